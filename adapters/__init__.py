@@ -1,0 +1,1 @@
+"""Provider adapters: `from adapters import aws, azure, gcp`."""

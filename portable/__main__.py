@@ -1,0 +1,3 @@
+from portable._cli import main
+
+main()

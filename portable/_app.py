@@ -1,0 +1,141 @@
+"""Handlers and routing.
+
+A handler is a plain function of one CloudEvent. An :class:`App` routes events to handlers by
+CloudEvent type (exact, or prefix with a trailing ``*``) or by storage action
+(``storage.CREATED`` ...), and carries the options of the pipeline that runs it::
+
+    app = App(store="sqlite:///.portable/idempotency.db")
+
+    @app.on(storage.CREATED)
+    def on_upload(event): ...
+
+    @app.on("com.example.order.*")
+    def on_order(event): ...
+
+Routes are tried in the order they were registered; the first match wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cloudevents.http import CloudEvent
+
+from . import storage
+from ._errors import UnknownRouteError
+
+Handler = Callable[[CloudEvent], Any]
+KeyFunction = Callable[[CloudEvent], str]
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: str
+    handler: Handler
+
+    def matches(self, event: CloudEvent, action: Callable[[], str | None]) -> bool:
+        if self.pattern in storage.ACTIONS:
+            return action() == self.pattern
+        event_type = str(event.get("type"))
+        if self.pattern.endswith("*"):
+            return event_type.startswith(self.pattern[:-1])
+        return event_type == self.pattern
+
+
+class App:
+    """Routes plus pipeline options (store, dlq, retry, key, ...), callable with one event.
+
+    Options (all optional; see :class:`portable.Pipeline` for their meaning): ``store``,
+    ``dlq`` (URL or instance), ``retry`` (RetryPolicy or attempts), ``key`` (a function of the
+    event giving the idempotency key), ``max_attempts`` (overrides the platform's limit),
+    ``validate_payload``, ``ttl``, ``name`` (the handler name in logs, keys and dead letters).
+    """
+
+    def __init__(self, name: str | None = None, *, ignore_unmatched: bool = False,
+                 **options: Any) -> None:
+        self.name = name
+        self.routes: list[Route] = []
+        self.ignore_unmatched = ignore_unmatched
+        self.options = options
+
+    def on(self, pattern: str) -> Callable[[Handler], Handler]:
+        """Register a handler for a type (``"a.b"``), a type prefix (``"a.*"``) or a storage action."""
+        if not pattern:
+            raise ValueError("a route needs a CloudEvent type, a 'prefix.*' or a storage action")
+
+        def register(fn: Handler) -> Handler:
+            self.routes.append(Route(pattern, fn))
+            return fn
+
+        return register
+
+    def default(self, fn: Handler) -> Handler:
+        """Register the handler for events no other route matches."""
+        self.routes.append(Route("*", fn))
+        return fn
+
+    def __call__(self, event: CloudEvent) -> Any:
+        return self.resolve(event)(event)
+
+    def resolve(self, event: CloudEvent) -> Handler:
+        cache: list[str | None] = []
+
+        def action() -> str | None:
+            if not cache:
+                cache.append(storage.action_of(event))
+            return cache[0]
+
+        for route in self.routes:
+            if route.matches(event, action):
+                return route.handler
+        if self.ignore_unmatched:
+            return _ignore
+        patterns = ", ".join(r.pattern for r in self.routes) or "none"
+        raise UnknownRouteError(
+            f"no route for CloudEvent type {event.get('type')!r} (routes: {patterns})")
+
+    @property
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        if len(self.routes) == 1:
+            return _qualname(self.routes[0].handler)
+        return "app"
+
+
+def handler(fn: Handler | None = None, **options: Any) -> Any:
+    """Decorator: make a plain function a handler with pipeline options.
+
+    ``@handler`` or ``@handler(retry=5, key=lambda e: e.data["order_id"])``. The result is an
+    App with one default route, still callable with an event.
+    """
+
+    def wrap(f: Handler) -> App:
+        app = App(name=options.pop("name", None) or _qualname(f), **options)
+        app.default(f)
+        app.__doc__ = f.__doc__
+        return app
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def as_app(target: App | Handler) -> App:
+    """Entries take an App or a plain function; a plain function becomes a one-route App."""
+    if isinstance(target, App):
+        return target
+    if not callable(target):
+        raise TypeError(f"a handler must be a function of one CloudEvent or an App, not {target!r}")
+    app = App(name=_qualname(target))
+    app.default(target)
+    return app
+
+
+def _qualname(fn: Any) -> str:
+    module = getattr(fn, "__module__", None) or "?"
+    return f"{module}:{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def _ignore(event: CloudEvent) -> None:
+    return None

@@ -1,0 +1,124 @@
+"""The ``portable`` command line (also ``python -m portable``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from ._serve import DEFAULT_MAX_BODY
+
+
+@click.group()
+@click.version_option(package_name="portable-functions")
+def main() -> None:
+    """Write an event handler once; run it on AWS, Azure, GCP or locally."""
+
+
+@main.command()
+@click.argument("target", metavar="MODULE:HANDLER")
+@click.option("--port", type=int, default=8080, envvar="PORT", show_default=True)
+@click.option("--host", default="127.0.0.1", envvar="HOST", show_default=True)
+@click.option("--max-body", type=int, default=DEFAULT_MAX_BODY, show_default=True,
+              help="Largest request body accepted, in bytes (larger: 413).")
+def serve(target: str, port: int, host: str, max_body: int) -> None:
+    """Serve a handler under functions-framework.
+
+    Accepts CloudEvents in binary and structured mode, and raw provider payloads that an
+    installed adapter recognises.
+    """
+    from ._errors import ConfigurationError
+    from ._serve import serve as run
+
+    try:
+        run(target, host, port, max_body)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def dlq() -> None:
+    """Read, replay and purge dead letters (PORTABLE_DLQ, default the local SQLite file)."""
+
+
+_dlq_option = click.option("--dlq", "dlq_url", envvar="PORTABLE_DLQ", default=None,
+                           help="Sink URL (default: PORTABLE_DLQ, else the local file).")
+
+
+@dlq.command("list")
+@_dlq_option
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON dead letter per line.")
+def dlq_list(dlq_url: str | None, limit: int, as_json: bool) -> None:
+    """List dead letters, oldest first."""
+    letters = _sink(dlq_url).list(limit)
+    for letter in letters:
+        click.echo(letter.to_json() if as_json else letter.summary())
+    if not as_json:
+        click.echo(f"{len(letters)} dead letter(s)", err=True)
+
+
+@dlq.command("show")
+@_dlq_option
+@click.argument("letter_id")
+def dlq_show(dlq_url: str | None, letter_id: str) -> None:
+    """Show one dead letter in full (JSON)."""
+    letter = _sink(dlq_url).get(letter_id)
+    if letter is None:
+        raise click.ClickException(f"no dead letter {letter_id!r}")
+    from dataclasses import asdict
+
+    click.echo(json.dumps(asdict(letter), indent=2, ensure_ascii=False))
+
+
+@dlq.command("replay")
+@_dlq_option
+@click.argument("letter_ids", nargs=-1)
+@click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter.")
+@click.option("--to", "url", default=None, help="POST each CloudEvent to this URL instead.")
+@click.option("--handler", "target", default=None, metavar="MODULE:HANDLER",
+              help="Handler to run (default: the one recorded in each dead letter).")
+def dlq_replay(dlq_url: str | None, letter_ids: tuple[str, ...], replay_all: bool,
+               url: str | None, target: str | None) -> None:
+    """Re-deliver dead letters; each is removed only after it succeeds."""
+    from ._replay import replay
+
+    if not letter_ids and not replay_all:
+        raise click.UsageError("name dead letter IDs or pass --all")
+    sink = _sink(dlq_url)
+    report = replay(sink, list(letter_ids) or None, url=url, target=target, echo=click.echo)
+    click.echo(f"replayed {report.succeeded}, still failing {report.failed}, "
+               f"not replayable {report.skipped}")
+    if report.failed or report.skipped:
+        sys.exit(1)
+
+
+@dlq.command("purge")
+@_dlq_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def dlq_purge(dlq_url: str | None, yes: bool) -> None:
+    """Delete every dead letter."""
+    if not yes:
+        click.confirm("Delete every dead letter?", abort=True)
+    click.echo(f"purged {_sink(dlq_url).purge()} dead letter(s)")
+
+
+@main.command()
+@click.option("--handler", "target", default="samples.hello:app", show_default=True)
+def demo(target: str) -> None:
+    """Serve a sample handler locally and deliver a few events to it."""
+    from ._demo import run
+
+    sys.exit(run(target, echo=click.echo))
+
+
+def _sink(url: str | None) -> Any:
+    from ._config import sink_from
+    from ._errors import ConfigurationError
+
+    try:
+        return sink_from(url)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,168 @@
+"""Dead letters: the record every sink stores, and the sink seam.
+
+A dead letter is plain JSON, readable without this library::
+
+    {"id": "...", "event": {structured CloudEvent} | null, "raw": "..." | null,
+     "raw_encoding": "utf-8" | "base64" | null,
+     "error": {"type": "...", "message": "...", "traceback": "...", "retryable": false},
+     "attempts": 3, "first_failure": "2026-...Z", "last_failure": "2026-...Z",
+     "handler": "module:function", "provider": "aws", "key": "..."}
+
+``event`` holds the CloudEvent when there was a valid one; ``raw`` holds the delivery's bytes
+otherwise (text when it decodes as UTF-8, base64 when not).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import traceback
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cloudevents.http import CloudEvent
+
+from . import _events
+
+
+@dataclass
+class DeadLetter:
+    error: dict[str, Any]
+    event: dict[str, Any] | None = None
+    raw: str | None = None
+    raw_encoding: str | None = None
+    attempts: int = 1
+    first_failure: str = ""
+    last_failure: str = ""
+    handler: str = ""
+    provider: str = ""
+    key: str | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @classmethod
+    def build(cls, error: BaseException, *, retryable: bool, event: CloudEvent | None = None,
+              raw: bytes | str | None = None, attempts: int = 1, first_failure: float | None = None,
+              handler: str = "", provider: str = "", key: str | None = None) -> DeadLetter:
+        now = _iso(None)
+        raw_text, encoding = _encode_raw(raw)
+        return cls(
+            error=describe_error(error, retryable),
+            event=None if event is None else _events.to_structured(event),
+            raw=raw_text, raw_encoding=encoding, attempts=attempts,
+            first_failure=_iso(first_failure) if first_failure else now, last_failure=now,
+            handler=handler, provider=provider, key=key,
+        )
+
+    def cloudevent(self) -> CloudEvent | None:
+        return None if self.event is None else _events.from_structured(self.event)
+
+    def raw_bytes(self) -> bytes | None:
+        if self.raw is None:
+            return None
+        return base64.b64decode(self.raw) if self.raw_encoding == "base64" else self.raw.encode()
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> DeadLetter:
+        obj = json.loads(text)
+        known = {k: obj[k] for k in cls.__dataclass_fields__ if k in obj}
+        return cls(**known)
+
+    def summary(self) -> str:
+        what = (self.event or {}).get("type") or "raw delivery"
+        return f"{self.id}  {self.last_failure}  {what}  {self.error.get('type')}: {self.error.get('message')}"
+
+
+def describe_error(error: BaseException, retryable: bool) -> dict[str, Any]:
+    return {
+        "type": f"{type(error).__module__}.{type(error).__qualname__}",
+        "message": str(error),
+        "traceback": "".join(traceback.format_exception(error)),
+        "retryable": retryable,
+    }
+
+
+class Sink(ABC):
+    """What ``portable dlq`` and the pipeline need from a dead-letter backend."""
+
+    @abstractmethod
+    def put(self, letter: DeadLetter) -> None:
+        """Store durably or raise; the pipeline acks only after this returns."""
+
+    @abstractmethod
+    def list(self, limit: int = 100) -> list[DeadLetter]:
+        """Oldest first."""
+
+    @abstractmethod
+    def get(self, letter_id: str) -> DeadLetter | None: ...
+
+    @abstractmethod
+    def delete(self, letter_id: str) -> bool: ...
+
+    def purge(self) -> int:
+        count = 0
+        for letter in self.iter_all():
+            count += self.delete(letter.id)
+        return count
+
+    def iter_all(self) -> Iterator[DeadLetter]:
+        while batch := self.list(1000):
+            yield from batch
+            if len(batch) < 1000:
+                return
+
+    def close(self) -> None:  # noqa: B027 - optional
+        """Release connections."""
+
+
+class MemorySink(Sink):
+    """In-process sink (``memory://``), the reference implementation and unit-test fake."""
+
+    def __init__(self) -> None:
+        self._letters: dict[str, DeadLetter] = {}
+        self._lock = threading.Lock()
+
+    def put(self, letter: DeadLetter) -> None:
+        with self._lock:
+            self._letters[letter.id] = DeadLetter.from_json(letter.to_json())
+
+    def list(self, limit: int = 100) -> list[DeadLetter]:
+        with self._lock:
+            return list(self._letters.values())[:limit]
+
+    def get(self, letter_id: str) -> DeadLetter | None:
+        with self._lock:
+            return self._letters.get(letter_id)
+
+    def delete(self, letter_id: str) -> bool:
+        with self._lock:
+            return self._letters.pop(letter_id, None) is not None
+
+    def purge(self) -> int:
+        with self._lock:
+            count = len(self._letters)
+            self._letters.clear()
+            return count
+
+
+def _iso(ts: float | None) -> str:
+    moment = datetime.now(UTC) if ts is None else datetime.fromtimestamp(ts, UTC)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _encode_raw(raw: bytes | str | None) -> tuple[str | None, str | None]:
+    if raw is None:
+        return None, None
+    if isinstance(raw, str):
+        return raw, "utf-8"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(raw).decode("ascii"), "base64"

@@ -1,0 +1,76 @@
+"""The error hierarchy of portable-functions.
+
+Every error the library raises on purpose is a ``PortableError``::
+
+    PortableError
+    ├── PermanentError            retrying cannot help: dead-letter now
+    │   ├── MalformedEventError   a delivery that is not a valid CloudEvent / provider payload
+    │   ├── NotAStorageEvent      storage.object_event() on a non-storage event
+    │   ├── UnknownRouteError     no route of an App matches the event
+    │   └── IdempotencyKeyReused  same idempotency key, different payload
+    ├── RetryableError            transient: retry here or let the platform redeliver
+    │   ├── EventInProgress       another worker holds a live claim on this event
+    │   ├── StoreUnavailable      the idempotency store could not be reached
+    │   ├── SinkUnavailable       the dead-letter sink could not write
+    │   └── CircuitOpenError      a circuit breaker is open: fail fast, keep the event
+    └── ConfigurationError        bad store/sink URL, missing extra, missing settings
+
+Provider SDK errors are mapped onto this tree in one place per provider (by error code).
+"""
+
+from __future__ import annotations
+
+
+class PortableError(Exception):
+    """Base of every error portable-functions raises on purpose."""
+
+
+class PermanentError(PortableError):
+    """Raise from a handler to say: do not retry, dead-letter this event now."""
+
+
+class MalformedEventError(PermanentError):
+    """A delivery that is not a valid CloudEvent or provider payload."""
+
+
+class NotAStorageEvent(PermanentError):
+    """``storage.object_event`` was given an event that is not about a stored object."""
+
+
+class UnknownRouteError(PermanentError):
+    """No route of an :class:`~portable.App` matches the event."""
+
+
+class IdempotencyKeyReused(PermanentError):
+    """The same idempotency key arrived with a different payload (payload validation on)."""
+
+
+class RetryableError(PortableError):
+    """Raise from a handler to say: this failure is transient, try again."""
+
+
+class EventInProgress(RetryableError):
+    """Another worker holds a live claim on this event; the platform should redeliver later."""
+
+
+class StoreUnavailable(RetryableError):
+    """The idempotency store could not be reached; the handler was not run unguarded."""
+
+
+class SinkUnavailable(RetryableError):
+    """The dead-letter sink could not write; the delivery fails so nothing is lost."""
+
+
+class CircuitOpenError(RetryableError):
+    """A circuit breaker is open; the event fails fast and stays with the platform."""
+
+
+class ConfigurationError(PortableError):
+    """A store or sink URL, an extra or a setting is missing or wrong."""
+
+
+def missing_extra(extra: str, module: str) -> ConfigurationError:
+    """The error for an optional dependency that is not installed."""
+    return ConfigurationError(
+        f"{module} is not installed; install it with: pip install 'portable-functions[{extra}]'"
+    )

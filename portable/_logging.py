@@ -1,0 +1,53 @@
+"""JSON-lines logs: one object per line with the event's id, type, source, correlation id and
+attempt. Never the payload: data may hold personal information and can be large.
+
+The ``portable`` logger writes to stderr, which every platform ships to its log service
+(CloudWatch, Application Insights, Cloud Logging). PORTABLE_LOG_LEVEL sets its level.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+logger = logging.getLogger("portable")
+
+_FIELDS = ("event_id", "event_type", "source", "subject", "correlation_id", "attempt", "provider",
+           "handler", "outcome", "error", "error_type", "duration_ms")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in _FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = value
+        if record.exc_info and record.levelno >= logging.ERROR:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure() -> None:
+    """Attach the JSON handler once, unless the application configured ``portable`` itself."""
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(os.environ.get("PORTABLE_LOG_LEVEL", "INFO").upper())
+    logger.propagate = False
+
+
+def log(level: int, message: str, **fields: Any) -> None:
+    if logger.isEnabledFor(level):
+        logger.log(level, message, extra={k: v for k, v in fields.items() if v is not None})

@@ -1,0 +1,1 @@
+"""Handlers written once, with the thin deployment wrappers for each cloud."""
