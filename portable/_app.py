@@ -53,15 +53,16 @@ class App:
     ``validate_payload``, ``ttl``, ``name`` (the handler name in logs, keys and dead letters).
     """
 
-    def __init__(self, name: str | None = None, *, ignore_unmatched: bool = False,
-                 **options: Any) -> None:
+    def __init__(
+        self, name: str | None = None, *, ignore_unmatched: bool = False, **options: Any
+    ) -> None:
         self.name = name
         self.routes: list[Route] = []
         self.ignore_unmatched = ignore_unmatched
         self.options = options
 
     def on(self, pattern: str) -> Callable[[Handler], Handler]:
-        """Register a handler for a type (``"a.b"``), a type prefix (``"a.*"``) or a storage action."""
+        """Register a handler for a type (``"a.b"``), a prefix (``"a.*"``) or a storage action."""
         if not pattern:
             raise ValueError("a route needs a CloudEvent type, a 'prefix.*' or a storage action")
 
@@ -94,7 +95,8 @@ class App:
             return _ignore
         patterns = ", ".join(r.pattern for r in self.routes) or "none"
         raise UnknownRouteError(
-            f"no route for CloudEvent type {event.get('type')!r} (routes: {patterns})")
+            f"no route for CloudEvent type {event.get('type')!r} (routes: {patterns})"
+        )
 
     @property
     def display_name(self) -> str:

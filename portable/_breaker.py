@@ -32,9 +32,16 @@ CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
 
 class CircuitBreaker:
-    def __init__(self, name: str, *, failure_threshold: int = 5, reset_timeout: float = 30.0,
-                 store: Store | str | None = None, classifier: Classifier | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        failure_threshold: int = 5,
+        reset_timeout: float = 30.0,
+        store: Store | str | None = None,
+        classifier: Classifier | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.name = name
         self.failure_threshold = failure_threshold
         self.reset_timeout = reset_timeout
@@ -91,8 +98,12 @@ class CircuitBreaker:
         self.before_call()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc is None:
             self.record_success()
         elif not isinstance(exc, CircuitOpenError):
@@ -118,7 +129,9 @@ class CircuitBreaker:
 
     def _write(self, value: dict[str, Any]) -> None:
         # Kept well past the reset timeout so an open breaker is not forgotten early.
-        self.store.slot_set(self._slot(), json.dumps(value), ttl=max(3600.0, self.reset_timeout * 10))
+        self.store.slot_set(
+            self._slot(), json.dumps(value), ttl=max(3600.0, self.reset_timeout * 10)
+        )
 
 
 _CLOSED: dict[str, Any] = {"state": CLOSED, "failures": 0, "opened_at": 0}

@@ -20,22 +20,53 @@ from typing import Any
 
 from ._errors import PermanentError, RetryableError
 
-AWS_TRANSIENT_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "TooManyRequestsException", "ProvisionedThroughputExceededException",
-    "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
-    "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
-    "EC2ThrottledException", "InternalError", "InternalFailure", "ServiceUnavailable",
-    "RequestTimeout", "RequestTimeoutException", "KMSThrottlingException",
-    "TransactionConflictException",
-})
-GOOGLE_TRANSIENT = frozenset({
-    "Aborted", "DeadlineExceeded", "ServiceUnavailable", "ResourceExhausted",
-    "InternalServerError", "TooManyRequests", "GatewayTimeout", "BadGateway", "Unknown",
-    "RetryError",
-})
-AZURE_TRANSIENT = frozenset({"ServiceRequestError", "ServiceResponseError",
-                             "ServiceRequestTimeoutError", "ServiceResponseTimeoutError"})
+AWS_TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "KMSThrottlingException",
+        "TransactionConflictException",
+    }
+)
+GOOGLE_TRANSIENT = frozenset(
+    {
+        "Aborted",
+        "DeadlineExceeded",
+        "ServiceUnavailable",
+        "ResourceExhausted",
+        "InternalServerError",
+        "TooManyRequests",
+        "GatewayTimeout",
+        "BadGateway",
+        "Unknown",
+        "RetryError",
+    }
+)
+AZURE_TRANSIENT = frozenset(
+    {
+        "ServiceRequestError",
+        "ServiceResponseError",
+        "ServiceRequestTimeoutError",
+        "ServiceResponseTimeoutError",
+    }
+)
 BAD_INPUT: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError)
 
 
@@ -62,8 +93,16 @@ def classify_sdk(exc: BaseException) -> bool | None:
             status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             return bool(_status_transient(status))
         # EndpointConnectionError, ReadTimeoutError, ConnectTimeoutError, ...
-        return bool(names & {"HTTPClientError", "ConnectionError", "ReadTimeoutError",
-                             "ConnectTimeoutError", "EndpointConnectionError"})
+        return bool(
+            names
+            & {
+                "HTTPClientError",
+                "ConnectionError",
+                "ReadTimeoutError",
+                "ConnectTimeoutError",
+                "EndpointConnectionError",
+            }
+        )
     if family == "google":
         if names & GOOGLE_TRANSIENT:
             return True
@@ -80,8 +119,11 @@ def classify_sdk(exc: BaseException) -> bool | None:
 class Classifier:
     """Decides transient vs permanent; users extend either list with exception types."""
 
-    def __init__(self, transient: Iterable[type[BaseException]] = (),
-                 permanent: Iterable[type[BaseException]] = ()) -> None:
+    def __init__(
+        self,
+        transient: Iterable[type[BaseException]] = (),
+        permanent: Iterable[type[BaseException]] = (),
+    ) -> None:
         self.transient = tuple(transient)
         self.permanent = tuple(permanent)
 

@@ -21,8 +21,13 @@ def main() -> None:
 @click.argument("target", metavar="MODULE:HANDLER")
 @click.option("--port", type=int, default=8080, envvar="PORT", show_default=True)
 @click.option("--host", default="127.0.0.1", envvar="HOST", show_default=True)
-@click.option("--max-body", type=int, default=DEFAULT_MAX_BODY, show_default=True,
-              help="Largest request body accepted, in bytes (larger: 413).")
+@click.option(
+    "--max-body",
+    type=int,
+    default=DEFAULT_MAX_BODY,
+    show_default=True,
+    help="Largest request body accepted, in bytes (larger: 413).",
+)
 def serve(target: str, port: int, host: str, max_body: int) -> None:
     """Serve a handler under functions-framework.
 
@@ -43,8 +48,13 @@ def dlq() -> None:
     """Read, replay and purge dead letters (PORTABLE_DLQ, default the local SQLite file)."""
 
 
-_dlq_option = click.option("--dlq", "dlq_url", envvar="PORTABLE_DLQ", default=None,
-                           help="Sink URL (default: PORTABLE_DLQ, else the local file).")
+_dlq_option = click.option(
+    "--dlq",
+    "dlq_url",
+    envvar="PORTABLE_DLQ",
+    default=None,
+    help="Sink URL (default: PORTABLE_DLQ, else the local file).",
+)
 
 
 @dlq.command("list")
@@ -78,10 +88,20 @@ def dlq_show(dlq_url: str | None, letter_id: str) -> None:
 @click.argument("letter_ids", nargs=-1)
 @click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter.")
 @click.option("--to", "url", default=None, help="POST each CloudEvent to this URL instead.")
-@click.option("--handler", "target", default=None, metavar="MODULE:HANDLER",
-              help="Handler to run (default: the one recorded in each dead letter).")
-def dlq_replay(dlq_url: str | None, letter_ids: tuple[str, ...], replay_all: bool,
-               url: str | None, target: str | None) -> None:
+@click.option(
+    "--handler",
+    "target",
+    default=None,
+    metavar="MODULE:HANDLER",
+    help="Handler to run (default: the one recorded in each dead letter).",
+)
+def dlq_replay(
+    dlq_url: str | None,
+    letter_ids: tuple[str, ...],
+    replay_all: bool,
+    url: str | None,
+    target: str | None,
+) -> None:
     """Re-deliver dead letters; each is removed only after it succeeds."""
     from ._replay import replay
 
@@ -89,8 +109,10 @@ def dlq_replay(dlq_url: str | None, letter_ids: tuple[str, ...], replay_all: boo
         raise click.UsageError("name dead letter IDs or pass --all")
     sink = _sink(dlq_url)
     report = replay(sink, list(letter_ids) or None, url=url, target=target, echo=click.echo)
-    click.echo(f"replayed {report.succeeded}, still failing {report.failed}, "
-               f"not replayable {report.skipped}")
+    click.echo(
+        f"replayed {report.succeeded}, still failing {report.failed}, "
+        f"not replayable {report.skipped}"
+    )
     if report.failed or report.skipped:
         sys.exit(1)
 

@@ -54,14 +54,19 @@ def detect_cloud(environ: Mapping[str, str] | None = None) -> str | None:
     return None
 
 
-def check_cloud_settings(store: object, dlq: object, environ: Mapping[str, str] | None = None) -> None:
+def check_cloud_settings(
+    store: object, dlq: object, environ: Mapping[str, str] | None = None
+) -> None:
     """Fail at cold start on a cloud runtime where the store or sink would be a local file."""
     env = os.environ if environ is None else environ
     platform = detect_cloud(env)
     if platform is None:
         return
-    missing = [name for name, given in ((STORE_ENV, store), (DLQ_ENV, dlq))
-               if given is None and not env.get(name)]
+    missing = [
+        name
+        for name, given in ((STORE_ENV, store), (DLQ_ENV, dlq))
+        if given is None and not env.get(name)
+    ]
     if missing:
         raise ConfigurationError(
             f"running on {platform} without {' and '.join(missing)}: a local SQLite file there "

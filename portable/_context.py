@@ -18,7 +18,7 @@ class Context:
     """"aws", "azure", "gcp" or "local"."""
     attempt: int | None = None
     """The platform's delivery attempt number, where it gives one (SQS ApproximateReceiveCount,
-    Pub/Sub deliveryAttempt, queue dequeueCount); otherwise the store's delivery counter fills it."""
+    Pub/Sub deliveryAttempt, queue dequeueCount); else the store's delivery counter fills it."""
     max_attempts: int | None = None
     """How many deliveries the platform makes; None when the platform dead-letters by itself
     (an SQS queue's redrive policy) and the framework must never treat an attempt as the last."""
@@ -37,8 +37,9 @@ class Context:
         return self.deadline - (time.time() if now is None else now)
 
 
-_current: contextvars.ContextVar[Context | None] = contextvars.ContextVar("portable_context",
-                                                                         default=None)
+_current: contextvars.ContextVar[Context | None] = contextvars.ContextVar(
+    "portable_context", default=None
+)
 
 
 def context() -> Context:

@@ -45,17 +45,32 @@ class DeadLetter:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @classmethod
-    def build(cls, error: BaseException, *, retryable: bool, event: CloudEvent | None = None,
-              raw: bytes | str | None = None, attempts: int = 1, first_failure: float | None = None,
-              handler: str = "", provider: str = "", key: str | None = None) -> DeadLetter:
+    def build(
+        cls,
+        error: BaseException,
+        *,
+        retryable: bool,
+        event: CloudEvent | None = None,
+        raw: bytes | str | None = None,
+        attempts: int = 1,
+        first_failure: float | None = None,
+        handler: str = "",
+        provider: str = "",
+        key: str | None = None,
+    ) -> DeadLetter:
         now = _iso(None)
         raw_text, encoding = _encode_raw(raw)
         return cls(
             error=describe_error(error, retryable),
             event=None if event is None else _events.to_structured(event),
-            raw=raw_text, raw_encoding=encoding, attempts=attempts,
-            first_failure=_iso(first_failure) if first_failure else now, last_failure=now,
-            handler=handler, provider=provider, key=key,
+            raw=raw_text,
+            raw_encoding=encoding,
+            attempts=attempts,
+            first_failure=_iso(first_failure) if first_failure else now,
+            last_failure=now,
+            handler=handler,
+            provider=provider,
+            key=key,
         )
 
     def cloudevent(self) -> CloudEvent | None:
@@ -77,7 +92,8 @@ class DeadLetter:
 
     def summary(self) -> str:
         what = (self.event or {}).get("type") or "raw delivery"
-        return f"{self.id}  {self.last_failure}  {what}  {self.error.get('type')}: {self.error.get('message')}"
+        error = f"{self.error.get('type')}: {self.error.get('message')}"
+        return f"{self.id}  {self.last_failure}  {what}  {error}"
 
 
 def describe_error(error: BaseException, retryable: bool) -> dict[str, Any]:

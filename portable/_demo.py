@@ -42,35 +42,98 @@ def _binary(label: str, attrs: dict[str, str], data: Any, expect: str) -> Delive
 
 
 def _structured(label: str, event: dict[str, Any], expect: str) -> Delivery:
-    return Delivery(label, "structured", {"Content-Type": "application/cloudevents+json"},
-                    json.dumps(event).encode(), expect)
+    return Delivery(
+        label,
+        "structured",
+        {"Content-Type": "application/cloudevents+json"},
+        json.dumps(event).encode(),
+        expect,
+    )
 
 
 def deliveries() -> list[Delivery]:
-    order = {"specversion": "1.0", "type": "com.example.order.created",
-             "source": "/demo/shop", "id": "order-1001"}
-    s3_record = {"eventSource": "aws:s3", "awsRegion": "eu-west-1", "eventName": "ObjectCreated:Put",
-                 "eventTime": "2026-11-28T12:00:00.000Z",
-                 "s3": {"bucket": {"name": "uploads"},
-                        "object": {"key": "photos/cat+1.jpg", "size": 2048, "eTag": "9b2cf535f27731c974343645a3985328",
-                                   "sequencer": "0055AED6DCD90281E5"}}}
-    gcs_object = {"bucket": "uploads", "name": "reports/q3.pdf", "size": "51200",
-                  "contentType": "application/pdf", "generation": "1700000000000001", "etag": "CAE="}
+    order = {
+        "specversion": "1.0",
+        "type": "com.example.order.created",
+        "source": "/demo/shop",
+        "id": "order-1001",
+    }
+    s3_record = {
+        "eventSource": "aws:s3",
+        "awsRegion": "eu-west-1",
+        "eventName": "ObjectCreated:Put",
+        "eventTime": "2026-11-28T12:00:00.000Z",
+        "s3": {
+            "bucket": {"name": "uploads"},
+            "object": {
+                "key": "photos/cat+1.jpg",
+                "size": 2048,
+                "eTag": "9b2cf535f27731c974343645a3985328",
+                "sequencer": "0055AED6DCD90281E5",
+            },
+        },
+    }
+    gcs_object = {
+        "bucket": "uploads",
+        "name": "reports/q3.pdf",
+        "size": "51200",
+        "contentType": "application/pdf",
+        "generation": "1700000000000001",
+        "etag": "CAE=",
+    }
     return [
-        _binary("order 1001", order, {"order_id": 1001, "items": [{"price": 9.5, "quantity": 2}]}, "processed"),
-        _structured("S3 upload", {"specversion": "1.0", "type": "com.amazonaws.s3.ObjectCreated:Put",
-                                  "source": "aws:s3.eu-west-1.uploads", "id": "C3D13FE58DE4C810.demo.0055AED6DCD90281E5",
-                                  "subject": "photos/cat 1.jpg", "time": "2026-11-28T12:00:00.000Z",
-                                  "datacontenttype": "application/json", "data": s3_record}, "processed"),
-        _structured("GCS upload", {"specversion": "1.0", "type": "google.cloud.storage.object.v1.finalized",
-                                   "source": "//storage.googleapis.com/projects/_/buckets/uploads",
-                                   "id": "1700000000000001", "subject": "objects/reports/q3.pdf",
-                                   "time": "2026-11-28T12:01:00.000Z", "data": gcs_object}, "processed"),
-        _binary("order 1001 again", order, {"order_id": 1001, "items": [{"price": 9.5, "quantity": 2}]}, "duplicate"),
-        _binary("order 1002 (no items)", {**order, "id": "order-1002"}, {"order_id": 1002, "items": []},
-                "dead_lettered"),
-        Delivery("not a CloudEvent", "binary", {"ce-specversion": "1.0", "ce-id": "x", "Content-Type": "application/json"},
-                 b"{}", "400"),
+        _binary(
+            "order 1001",
+            order,
+            {"order_id": 1001, "items": [{"price": 9.5, "quantity": 2}]},
+            "processed",
+        ),
+        _structured(
+            "S3 upload",
+            {
+                "specversion": "1.0",
+                "type": "com.amazonaws.s3.ObjectCreated:Put",
+                "source": "aws:s3.eu-west-1.uploads",
+                "id": "C3D13FE58DE4C810.demo.0055AED6DCD90281E5",
+                "subject": "photos/cat 1.jpg",
+                "time": "2026-11-28T12:00:00.000Z",
+                "datacontenttype": "application/json",
+                "data": s3_record,
+            },
+            "processed",
+        ),
+        _structured(
+            "GCS upload",
+            {
+                "specversion": "1.0",
+                "type": "google.cloud.storage.object.v1.finalized",
+                "source": "//storage.googleapis.com/projects/_/buckets/uploads",
+                "id": "1700000000000001",
+                "subject": "objects/reports/q3.pdf",
+                "time": "2026-11-28T12:01:00.000Z",
+                "data": gcs_object,
+            },
+            "processed",
+        ),
+        _binary(
+            "order 1001 again",
+            order,
+            {"order_id": 1001, "items": [{"price": 9.5, "quantity": 2}]},
+            "duplicate",
+        ),
+        _binary(
+            "order 1002 (no items)",
+            {**order, "id": "order-1002"},
+            {"order_id": 1002, "items": []},
+            "dead_lettered",
+        ),
+        Delivery(
+            "not a CloudEvent",
+            "binary",
+            {"ce-specversion": "1.0", "ce-id": "x", "Content-Type": "application/json"},
+            b"{}",
+            "400",
+        ),
     ]
 
 
@@ -80,13 +143,21 @@ def run(target: str, echo: Callable[[str], Any] = print) -> int:
     store = f"sqlite:///{DEMO_DIR / 'idempotency.db'}"
     dlq = f"sqlite:///{DEMO_DIR / 'dead-letters.db'}"
     port = _free_port()
-    env = {**os.environ, "PORTABLE_STORE": store, "PORTABLE_DLQ": dlq,
-           "PORTABLE_LOG_LEVEL": os.environ.get("PORTABLE_LOG_LEVEL", "WARNING")}
+    env = {
+        **os.environ,
+        "PORTABLE_STORE": store,
+        "PORTABLE_DLQ": dlq,
+        "PORTABLE_LOG_LEVEL": os.environ.get("PORTABLE_LOG_LEVEL", "WARNING"),
+    }
     log_path = DEMO_DIR / "server.log"
     echo(f"Serving {target} under functions-framework on http://127.0.0.1:{port} ...")
     with open(log_path, "wb") as log_file:
-        server = subprocess.Popen([sys.executable, "-m", "portable", "serve", target, "--port", str(port)],
-                                  stdout=log_file, stderr=subprocess.STDOUT, env=env)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "portable", "serve", target, "--port", str(port)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         try:
             if not _wait(port, server):
                 echo(f"the server did not start; see {log_path}:\n{log_path.read_text()}")
@@ -131,8 +202,9 @@ def _show_dead_letters(dlq: str, echo: Callable[[str], Any]) -> bool:
 
 
 def _post(port: int, delivery: Delivery) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=delivery.body,
-                                     headers=delivery.headers, method="POST")
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/", data=delivery.body, headers=delivery.headers, method="POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())

@@ -24,9 +24,9 @@ SQS_ATTEMPTS: int | None = None
 BLOB_TRIGGER_ATTEMPTS = 5
 QUEUE_TRIGGER_ATTEMPTS = 5
 EVENT_GRID_ATTEMPTS = 30
-EVENTARC_ATTEMPTS = 1          # Cloud Functions / Eventarc retries are off by default
+EVENTARC_ATTEMPTS = 1  # Cloud Functions / Eventarc retries are off by default
 PUBSUB_ATTEMPTS: int | None = None
-LOCAL_ATTEMPTS = 1             # nothing redelivers a local HTTP request
+LOCAL_ATTEMPTS = 1  # nothing redelivers a local HTTP request
 
 DEADLINE_MARGIN = 2.0
 """Seconds before the platform's deadline at which no new event of a batch is started."""
@@ -37,8 +37,14 @@ class NotAttempted(RetryableError):
     batch failed. The platform keeps it and redelivers."""
 
 
-def run_events(pipeline: Pipeline, events: Iterable[CloudEvent], ctx: Context,
-               *, ordered: bool = False, now: float | None = None) -> list[Result]:
+def run_events(
+    pipeline: Pipeline,
+    events: Iterable[CloudEvent],
+    ctx: Context,
+    *,
+    ordered: bool = False,
+    now: float | None = None,
+) -> list[Result]:
     """Process events in order; one Result per event.
 
     ``ordered`` (FIFO queues): after the first failure the rest are not started. Near the

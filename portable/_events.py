@@ -45,7 +45,9 @@ def validate_attributes(attrs: Mapping[str, Any]) -> None:
     """Raise MalformedEventError naming the first problem with a set of context attributes."""
     missing = [name for name in REQUIRED if not attrs.get(name)]
     if missing:
-        raise MalformedEventError(f"CloudEvent is missing required attribute(s): {', '.join(missing)}")
+        raise MalformedEventError(
+            f"CloudEvent is missing required attribute(s): {', '.join(missing)}"
+        )
     if attrs["specversion"] != "1.0":
         raise MalformedEventError(
             f"unsupported CloudEvents specversion {attrs['specversion']!r}; only '1.0' is accepted"
@@ -56,7 +58,9 @@ def validate_attributes(attrs: Mapping[str, Any]) -> None:
                 f"invalid CloudEvent attribute name {name!r}: use 1-20 lowercase letters or digits"
             )
         if not isinstance(value, str | int | bool):
-            raise MalformedEventError(f"CloudEvent attribute {name!r} must be a string, not {type(value).__name__}")
+            raise MalformedEventError(
+                f"CloudEvent attribute {name!r} must be a string, not {type(value).__name__}"
+            )
 
 
 def is_structured(obj: object) -> bool:
@@ -65,9 +69,11 @@ def is_structured(obj: object) -> bool:
 
 
 def from_structured(obj: object) -> CloudEvent:
-    """A structured-mode JSON object (already parsed) -> CloudEvent; MalformedEventError if invalid."""
+    """A structured-mode JSON object (parsed) -> CloudEvent; MalformedEventError if invalid."""
     if not isinstance(obj, dict):
-        raise MalformedEventError(f"a structured CloudEvent must be a JSON object, not {type(obj).__name__}")
+        raise MalformedEventError(
+            f"a structured CloudEvent must be a JSON object, not {type(obj).__name__}"
+        )
     attrs = {k: v for k, v in obj.items() if k not in ("data", "data_base64")}
     if "data_base64" in obj:
         data: Any = decode_base64(obj["data_base64"], "data_base64")
@@ -85,11 +91,15 @@ def from_json(body: bytes | str) -> CloudEvent:
     return from_structured(obj)
 
 
-def from_binary(attributes: Mapping[str, str], data: bytes | str | None, content_type: str | None,
-                prefix: str = "ce-") -> CloudEvent:
+def from_binary(
+    attributes: Mapping[str, str],
+    data: bytes | str | None,
+    content_type: str | None,
+    prefix: str = "ce-",
+) -> CloudEvent:
     """Binary mode: ``ce-``-prefixed attributes (HTTP headers, SQS/Pub/Sub attributes) + payload."""
     attrs: dict[str, Any] = {
-        k[len(prefix):].lower(): v for k, v in attributes.items() if k.lower().startswith(prefix)
+        k[len(prefix) :].lower(): v for k, v in attributes.items() if k.lower().startswith(prefix)
     }
     if content_type:
         attrs["datacontenttype"] = content_type
@@ -175,7 +185,9 @@ def content_id(*parts: object) -> str:
         elif isinstance(part, str):
             raw = part.encode("utf-8")
         else:
-            raw = json.dumps(part, sort_keys=True, separators=(",", ":"), default=str).encode("utf-8")
+            raw = json.dumps(part, sort_keys=True, separators=(",", ":"), default=str).encode(
+                "utf-8"
+            )
         digest.update(len(raw).to_bytes(8, "big"))
         digest.update(raw)
     return digest.hexdigest()[:32]
@@ -183,7 +195,9 @@ def content_id(*parts: object) -> str:
 
 def event_summary(event: CloudEvent) -> dict[str, Any]:
     """The attributes logs may carry: never the data."""
-    return {k: event.get(k) for k in ("id", "type", "source", "subject") if event.get(k) is not None}
+    return {
+        k: event.get(k) for k in ("id", "type", "source", "subject") if event.get(k) is not None
+    }
 
 
 _NOT_JSON = object()

@@ -16,8 +16,20 @@ from typing import Any
 
 logger = logging.getLogger("portable")
 
-_FIELDS = ("event_id", "event_type", "source", "subject", "correlation_id", "attempt", "provider",
-           "handler", "outcome", "error", "error_type", "duration_ms")
+_FIELDS = (
+    "event_id",
+    "event_type",
+    "source",
+    "subject",
+    "correlation_id",
+    "attempt",
+    "provider",
+    "handler",
+    "outcome",
+    "error",
+    "error_type",
+    "duration_ms",
+)
 
 
 class JsonFormatter(logging.Formatter):

@@ -13,6 +13,7 @@ maps it to what its platform understands (raise, ``batchItemFailures``, an HTTP 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -52,9 +53,9 @@ LEASE_MARGIN = 10.0
 
 class Outcome(StrEnum):
     PROCESSED = "processed"
-    DUPLICATE = "duplicate"          # completed before: the stored result, handler not called
-    SKIPPED = "skipped"              # dead-lettered before: acked without running
-    RETRY = "retry"                  # fail this delivery: the platform must redeliver
+    DUPLICATE = "duplicate"  # completed before: the stored result, handler not called
+    SKIPPED = "skipped"  # dead-lettered before: acked without running
+    RETRY = "retry"  # fail this delivery: the platform must redeliver
     DEAD_LETTERED = "dead_lettered"  # stored in the sink and acked
 
 
@@ -123,8 +124,9 @@ class Pipeline:
 
     # -- the per-event path -------------------------------------------------------------
 
-    def process(self, event: CloudEvent, ctx: _context.Context | None = None, *,
-                replay: bool = False) -> Result:
+    def process(
+        self, event: CloudEvent, ctx: _context.Context | None = None, *, replay: bool = False
+    ) -> Result:
         """Run the pipeline for one event. ``replay`` forgets the key first and never writes a
         new dead letter (``portable dlq replay`` keeps the old one on failure)."""
         ctx = ctx or _context.Context()
@@ -135,8 +137,9 @@ class Pipeline:
             if replay:
                 self.store.forget(key)
             token = uuid.uuid4().hex
-            record = self.store.claim(key, token, started, self._lease_until(ctx, started),
-                                      self._payload_hash(event))
+            record = self.store.claim(
+                key, token, started, self._lease_until(ctx, started), self._payload_hash(event)
+            )
         except ConfigurationError:
             raise  # a deployment mistake: fail loudly, not one event at a time
         except PortableError as exc:
@@ -157,29 +160,53 @@ class Pipeline:
         finally:
             _context.deactivate(activation)
         self._complete(event, ctx, key, token, value)
-        self._log(logging.INFO, "processed", event, ctx, Outcome.PROCESSED,
-                  duration_ms=round((self.clock() - started) * 1000, 3))
+        self._log(
+            logging.INFO,
+            "processed",
+            event,
+            ctx,
+            Outcome.PROCESSED,
+            duration_ms=round((self.clock() - started) * 1000, 3),
+        )
         return Result(Outcome.PROCESSED, event_id, attempt, value)
 
-    def dead_letter_raw(self, raw: bytes | str | None, error: BaseException,
-                        ctx: _context.Context | None = None) -> Result:
+    def dead_letter_raw(
+        self, raw: bytes | str | None, error: BaseException, ctx: _context.Context | None = None
+    ) -> Result:
         """Store a delivery that is not a valid CloudEvent (bad input) and ack it.
 
         For entries that the platform redelivers on any non-2xx: answering 4xx there would
         loop or drop the event. Returns RETRY only if the sink cannot write.
         """
         ctx = ctx or _context.Context()
-        letter = DeadLetter.build(error, retryable=False, raw=raw, attempts=ctx.attempt or 1,
-                                  handler=self.name, provider=ctx.provider)
+        letter = DeadLetter.build(
+            error,
+            retryable=False,
+            raw=raw,
+            attempts=ctx.attempt or 1,
+            handler=self.name,
+            provider=ctx.provider,
+        )
         try:
             self.sink.put(letter)
         except Exception as exc:  # noqa: BLE001
-            log(logging.ERROR, "dead-letter sink failed; delivery not acknowledged",
-                provider=ctx.provider, correlation_id=ctx.correlation_id, error=str(exc))
+            log(
+                logging.ERROR,
+                "dead-letter sink failed; delivery not acknowledged",
+                provider=ctx.provider,
+                correlation_id=ctx.correlation_id,
+                error=str(exc),
+            )
             return Result(Outcome.RETRY, None, ctx.attempt, error=SinkUnavailable(str(exc)))
-        log(logging.WARNING, "bad input dead-lettered", provider=ctx.provider,
-            correlation_id=ctx.correlation_id, error=str(error), error_type=type(error).__name__,
-            outcome=Outcome.DEAD_LETTERED.value)
+        log(
+            logging.WARNING,
+            "bad input dead-lettered",
+            provider=ctx.provider,
+            correlation_id=ctx.correlation_id,
+            error=str(error),
+            error_type=type(error).__name__,
+            outcome=Outcome.DEAD_LETTERED.value,
+        )
         return Result(Outcome.DEAD_LETTERED, None, ctx.attempt, error=error)
 
     # -- helpers ------------------------------------------------------------------------
@@ -199,91 +226,157 @@ class Pipeline:
         mine = self._payload_hash(event)
         if mine and record.payload_hash and mine != record.payload_hash:
             error = IdempotencyKeyReused(
-                f"event {event.get('id')!r} reuses an idempotency key with a different payload")
+                f"event {event.get('id')!r} reuses an idempotency key with a different payload"
+            )
             return self._dead_letter(event, ctx, None, None, error, record)
         if record.status is Status.COMPLETED:
             value = None if record.result is None else json.loads(record.result)
-            self._log(logging.INFO, "duplicate: returned the stored result", event, ctx,
-                      Outcome.DUPLICATE)
+            self._log(
+                logging.INFO, "duplicate: returned the stored result", event, ctx, Outcome.DUPLICATE
+            )
             return Result(Outcome.DUPLICATE, event.get("id"), ctx.attempt, value)
         if record.status is Status.DEAD_LETTERED:
-            self._log(logging.INFO, "already dead-lettered: acknowledged", event, ctx,
-                      Outcome.SKIPPED)
+            self._log(
+                logging.INFO, "already dead-lettered: acknowledged", event, ctx, Outcome.SKIPPED
+            )
             return Result(Outcome.SKIPPED, event.get("id"), ctx.attempt)
-        return self._fail_fast(event, ctx, EventInProgress(
-            f"event {event.get('id')!r} is being processed by another worker"))
+        return self._fail_fast(
+            event,
+            ctx,
+            EventInProgress(f"event {event.get('id')!r} is being processed by another worker"),
+        )
 
-    def _complete(self, event: CloudEvent, ctx: _context.Context, key: str, token: str,
-                  value: Any) -> None:
+    def _complete(
+        self, event: CloudEvent, ctx: _context.Context, key: str, token: str, value: Any
+    ) -> None:
         try:
             text = json.dumps(value, ensure_ascii=False)
         except (TypeError, ValueError):
-            self._log(logging.WARNING, "handler result is not JSON-serializable; stored as null",
-                      event, ctx, None)
+            self._log(
+                logging.WARNING,
+                "handler result is not JSON-serializable; stored as null",
+                event,
+                ctx,
+                None,
+            )
             text = "null"
         try:
             if not self.store.finish(key, token, Status.COMPLETED, self.clock() + self.ttl, text):
-                self._log(logging.WARNING, "lease expired before completion; another worker "
-                          "took the event over", event, ctx, None)
+                self._log(
+                    logging.WARNING,
+                    "lease expired before completion; another worker took the event over",
+                    event,
+                    ctx,
+                    None,
+                )
         except Exception as exc:  # noqa: BLE001 - the work is done; do not make it run twice
             self._log(logging.ERROR, f"could not record completion: {exc}", event, ctx, None)
 
-    def _failed(self, event: CloudEvent, ctx: _context.Context, key: str, token: str,
-                record: Record, exc: Exception, replay: bool) -> Result:
+    def _failed(
+        self,
+        event: CloudEvent,
+        ctx: _context.Context,
+        key: str,
+        token: str,
+        record: Record,
+        exc: Exception,
+        replay: bool,
+    ) -> Result:
         transient = self.retry.is_transient(exc)
         limit = self.max_attempts if self.max_attempts is not None else ctx.max_attempts
         last = limit is not None and (ctx.attempt or 1) >= limit
         if replay or isinstance(exc, CircuitOpenError) or (transient and not last):
             self._release(key, token)
-            self._log(logging.WARNING, "failed; the platform will redeliver", event, ctx,
-                      Outcome.RETRY, exc)
+            self._log(
+                logging.WARNING,
+                "failed; the platform will redeliver",
+                event,
+                ctx,
+                Outcome.RETRY,
+                exc,
+            )
             return Result(Outcome.RETRY, event.get("id"), ctx.attempt, error=exc)
         return self._dead_letter(event, ctx, key, token, exc, record, transient)
 
-    def _dead_letter(self, event: CloudEvent, ctx: _context.Context, key: str | None,
-                     token: str | None, exc: BaseException, record: Record,
-                     transient: bool = False) -> Result:
-        letter = DeadLetter.build(exc, retryable=transient, event=event,
-                                  attempts=ctx.attempt or record.attempts,
-                                  first_failure=record.first_seen, handler=self.name,
-                                  provider=ctx.provider, key=key)
+    def _dead_letter(
+        self,
+        event: CloudEvent,
+        ctx: _context.Context,
+        key: str | None,
+        token: str | None,
+        exc: BaseException,
+        record: Record,
+        transient: bool = False,
+    ) -> Result:
+        letter = DeadLetter.build(
+            exc,
+            retryable=transient,
+            event=event,
+            attempts=ctx.attempt or record.attempts,
+            first_failure=record.first_seen,
+            handler=self.name,
+            provider=ctx.provider,
+            key=key,
+        )
         try:
             self.sink.put(letter)
         except Exception as sink_exc:  # noqa: BLE001
             if key and token:
                 self._release(key, token)
             error = SinkUnavailable(f"dead-letter sink failed: {sink_exc}")
-            self._log(logging.ERROR, "could not write dead letter; delivery not acknowledged",
-                      event, ctx, Outcome.RETRY, error)
+            self._log(
+                logging.ERROR,
+                "could not write dead letter; delivery not acknowledged",
+                event,
+                ctx,
+                Outcome.RETRY,
+                error,
+            )
             return Result(Outcome.RETRY, event.get("id"), ctx.attempt, error=error)
         if key and token:
-            try:
+            # The letter is stored; should this write fail, the lease simply expires.
+            with contextlib.suppress(Exception):
                 self.store.finish(key, token, Status.DEAD_LETTERED, self.clock() + self.ttl)
-            except Exception:  # noqa: BLE001 - the letter is stored; the lease will expire
-                pass
-        self._log(logging.ERROR, f"dead-lettered ({letter.id})", event, ctx,
-                  Outcome.DEAD_LETTERED, exc)
+        self._log(
+            logging.ERROR, f"dead-lettered ({letter.id})", event, ctx, Outcome.DEAD_LETTERED, exc
+        )
         return Result(Outcome.DEAD_LETTERED, event.get("id"), ctx.attempt, error=exc)
 
     def _release(self, key: str, token: str) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the lease expires by itself
             self.store.finish(key, token, Status.RELEASED, self.clock() + self.ttl)
-        except Exception:  # noqa: BLE001 - the lease expires by itself
-            pass
 
     def _fail_fast(self, event: CloudEvent, ctx: _context.Context, exc: PortableError) -> Result:
-        self._log(logging.WARNING, "not run; the platform will redeliver", event, ctx,
-                  Outcome.RETRY, exc)
+        self._log(
+            logging.WARNING, "not run; the platform will redeliver", event, ctx, Outcome.RETRY, exc
+        )
         return Result(Outcome.RETRY, event.get("id"), ctx.attempt, error=exc)
 
-    def _log(self, level: int, message: str, event: CloudEvent, ctx: _context.Context,
-             outcome: Outcome | None, exc: BaseException | None = None, **fields: Any) -> None:
-        log(level, message, event_id=event.get("id"), event_type=event.get("type"),
-            source=event.get("source"), correlation_id=ctx.correlation_id, attempt=ctx.attempt,
-            provider=ctx.provider, handler=self.name,
+    def _log(
+        self,
+        level: int,
+        message: str,
+        event: CloudEvent,
+        ctx: _context.Context,
+        outcome: Outcome | None,
+        exc: BaseException | None = None,
+        **fields: Any,
+    ) -> None:
+        log(
+            level,
+            message,
+            event_id=event.get("id"),
+            event_type=event.get("type"),
+            source=event.get("source"),
+            correlation_id=ctx.correlation_id,
+            attempt=ctx.attempt,
+            provider=ctx.provider,
+            handler=self.name,
             outcome=None if outcome is None else outcome.value,
             error=None if exc is None else str(exc),
-            error_type=None if exc is None else type(exc).__name__, **fields)
+            error_type=None if exc is None else type(exc).__name__,
+            **fields,
+        )
 
     def close(self) -> None:
         if self._store is not None:

@@ -24,8 +24,14 @@ class ReplayReport:
     skipped: int = 0
 
 
-def replay(sink: Sink, letter_ids: list[str] | None, *, url: str | None = None,
-           target: str | None = None, echo: Callable[[str], Any] = print) -> ReplayReport:
+def replay(
+    sink: Sink,
+    letter_ids: list[str] | None,
+    *,
+    url: str | None = None,
+    target: str | None = None,
+    echo: Callable[[str], Any] = print,
+) -> ReplayReport:
     letters = _select(sink, letter_ids, echo)
     report = ReplayReport()
     pipelines: dict[str, Pipeline] = {}
@@ -43,7 +49,9 @@ def replay(sink: Sink, letter_ids: list[str] | None, *, url: str | None = None,
                 if name not in pipelines:
                     from ._serve import load_target
 
-                    pipelines[name] = Pipeline(load_target(name), dlq=sink, name=letter.handler or None)
+                    pipelines[name] = Pipeline(
+                        load_target(name), dlq=sink, name=letter.handler or None
+                    )
                 result = pipelines[name].process(event, replay=True)
                 if result.outcome is not Outcome.PROCESSED:
                     raise result.error or RuntimeError(f"outcome {result.outcome.value}")
@@ -58,7 +66,9 @@ def replay(sink: Sink, letter_ids: list[str] | None, *, url: str | None = None,
     return report
 
 
-def _select(sink: Sink, letter_ids: list[str] | None, echo: Callable[[str], Any]) -> list[DeadLetter]:
+def _select(
+    sink: Sink, letter_ids: list[str] | None, echo: Callable[[str], Any]
+) -> list[DeadLetter]:
     if letter_ids is None:
         return list(sink.iter_all())
     letters = []
@@ -75,16 +85,21 @@ def _failed_again(letter: DeadLetter, exc: BaseException) -> DeadLetter:
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     from ._classify import Classifier
 
-    return replace(letter, error=describe_error(exc, Classifier().is_transient(exc)),
-                   attempts=letter.attempts + 1, last_failure=now)
+    return replace(
+        letter,
+        error=describe_error(exc, Classifier().is_transient(exc)),
+        attempts=letter.attempts + 1,
+        last_failure=now,
+    )
 
 
 def _post(url: str, letter: DeadLetter) -> None:
     import urllib.request
 
     body = json.dumps(letter.event).encode("utf-8")
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/cloudevents+json"})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/cloudevents+json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - user's URL
         if not 200 <= response.status < 300:
             raise RuntimeError(f"{url} answered {response.status}")

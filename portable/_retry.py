@@ -30,7 +30,7 @@ class RetryPolicy:
     """How a handler call is retried inside one delivery.
 
     ``attempts``: in-process tries per delivery (1 disables retrying here).
-    ``initial_delay`` / ``max_delay``: the backoff ``uniform(0, min(max_delay, initial_delay * 2**n))``.
+    ``initial_delay`` / ``max_delay``: backoff ``uniform(0, min(max_delay, initial_delay * 2**n))``.
     ``margin``: seconds kept free before the deadline (to record the outcome and answer).
     ``transient`` / ``permanent``: extra exception types for the classifier.
     ``sleep`` / ``clock`` / ``rng``: injectable, so tests never wait on a real clock.
@@ -73,8 +73,13 @@ class RetryPolicy:
     def _retryable(self, exc: BaseException) -> bool:
         return not isinstance(exc, CircuitOpenError) and self.is_transient(exc)
 
-    def _retry(self, fn: Callable[[], T], first_error: Exception, first_duration: float,
-               deadline: float | None) -> T:
+    def _retry(
+        self,
+        fn: Callable[[], T],
+        first_error: Exception,
+        first_duration: float,
+        deadline: float | None,
+    ) -> T:
         import tenacity  # lazily: only failures pay for it
 
         longest = [first_duration]
@@ -126,5 +131,8 @@ def policy_from(spec: RetryPolicy | int | None) -> RetryPolicy:
 
 
 def describe(policy: RetryPolicy) -> dict[str, Any]:
-    return {"attempts": policy.attempts, "initial_delay": policy.initial_delay,
-            "max_delay": policy.max_delay}
+    return {
+        "attempts": policy.attempts,
+        "initial_delay": policy.initial_delay,
+        "max_delay": policy.max_delay,
+    }

@@ -50,13 +50,17 @@ def load_target(spec: str) -> App | Handler:
     """``package.module:attribute`` -> the handler or App it names."""
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
-        raise ConfigurationError(f"handler {spec!r} must look like MODULE:HANDLER, e.g. samples.hello:handle")
+        raise ConfigurationError(
+            f"handler {spec!r} must look like MODULE:HANDLER, e.g. samples.hello:handle"
+        )
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ConfigurationError(f"cannot import {module_name!r} for handler {spec!r}: {exc}") from exc
+        raise ConfigurationError(
+            f"cannot import {module_name!r} for handler {spec!r}: {exc}"
+        ) from exc
     target = module
     for part in attribute.split("."):
         try:
@@ -65,7 +69,7 @@ def load_target(spec: str) -> App | Handler:
             raise ConfigurationError(f"{module_name!r} has no attribute {attribute!r}") from None
     if not callable(target):
         raise ConfigurationError(f"{spec!r} is not callable")
-    return target  # type: ignore[return-value]
+    return target
 
 
 def events_from_http(headers: Mapping[str, str], body: bytes) -> list[CloudEvent]:
@@ -100,7 +104,8 @@ def _detect(payload: Any) -> list[CloudEvent]:
             return events
     raise MalformedEventError(
         "request is not a CloudEvent (no ce-* headers, not application/cloudevents+json) "
-        "and no adapter recognises the payload")
+        "and no adapter recognises the payload"
+    )
 
 
 def _parse_json(body: bytes) -> Any:
@@ -115,14 +120,19 @@ def _parse_json(body: bytes) -> Any:
 class Server:
     """The served function: HTTP request in, pipeline results out."""
 
-    def __init__(self, target: App | Handler, max_body: int = DEFAULT_MAX_BODY,
-                 **options: Any) -> None:
+    def __init__(
+        self, target: App | Handler, max_body: int = DEFAULT_MAX_BODY, **options: Any
+    ) -> None:
         options.setdefault("max_attempts", LOCAL_ATTEMPTS)
         self.pipeline = Pipeline(target, **options)
         self.max_body = max_body
 
-    def handle(self, method: str, headers: Mapping[str, str], read_body: Callable[[int], bytes],
-               ) -> tuple[int, dict[str, Any]]:
+    def handle(
+        self,
+        method: str,
+        headers: Mapping[str, str],
+        read_body: Callable[[int], bytes],
+    ) -> tuple[int, dict[str, Any]]:
         """Returns (status, JSON body). ``read_body(limit)`` reads at most ``limit`` bytes."""
         if method != "POST":
             return 405, {"error": f"method {method} not allowed: POST a CloudEvent"}
@@ -130,17 +140,26 @@ class Server:
         try:
             length = headers.get("content-length")
             if length is not None and length.isdigit() and int(length) > self.max_body:
-                raise RequestTooLarge(f"request body of {length} bytes is over the "
-                                      f"{self.max_body}-byte limit ({MAX_BODY_ENV})")
+                raise RequestTooLarge(
+                    f"request body of {length} bytes is over the "
+                    f"{self.max_body}-byte limit ({MAX_BODY_ENV})"
+                )
             body = read_body(self.max_body + 1)
             if len(body) > self.max_body:
-                raise RequestTooLarge(f"request body is over the {self.max_body}-byte limit "
-                                      f"({MAX_BODY_ENV})")
+                raise RequestTooLarge(
+                    f"request body is over the {self.max_body}-byte limit ({MAX_BODY_ENV})"
+                )
             events = events_from_http(headers, body)
         except MalformedEventError as exc:
             status = 413 if isinstance(exc, RequestTooLarge) else 400
-            log(logging.WARNING, "bad request refused", provider="local",
-                correlation_id=ctx.correlation_id, error=str(exc), error_type=type(exc).__name__)
+            log(
+                logging.WARNING,
+                "bad request refused",
+                provider="local",
+                correlation_id=ctx.correlation_id,
+                error=str(exc),
+                error_type=type(exc).__name__,
+            )
             return status, {"error": str(exc)}
         results = run_events(self.pipeline, events, ctx)
         status = 200 if all(r.acked for r in results) else 503
@@ -161,8 +180,9 @@ def flask_view(server: Server) -> Callable[[Any], Any]:
     import flask
 
     def portable_entry(request: Any) -> Any:
-        status, body = server.handle(request.method, request.headers,
-                                     lambda limit: request.stream.read(limit))
+        status, body = server.handle(
+            request.method, request.headers, lambda limit: request.stream.read(limit)
+        )
         return flask.Response(json.dumps(body), status=status, mimetype="application/json")
 
     return portable_entry
@@ -181,8 +201,21 @@ def view_from_env() -> Callable[[Any], Any]:
 def serve_command(host: str, port: int) -> list[str]:
     """The functions-framework command line that serves ``target``."""
     source = os.path.join(os.path.dirname(__file__), "_served.py")
-    return [sys.executable, "-m", "functions_framework", "--source", source, "--target",
-            ENTRY_NAME, "--signature-type", "http", "--host", host, "--port", str(port)]
+    return [
+        sys.executable,
+        "-m",
+        "functions_framework",
+        "--source",
+        source,
+        "--target",
+        ENTRY_NAME,
+        "--signature-type",
+        "http",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
 
 
 def serve(target: str, host: str, port: int, max_body: int) -> None:

@@ -18,10 +18,10 @@ from ._store import Record, Status, Store
 
 
 def path_from_url(url: str) -> str:
-    """``sqlite:///rel/path.db`` -> ``rel/path.db``; ``sqlite:////abs/path.db`` -> ``/abs/path.db``."""
+    """``sqlite:///rel.db`` -> ``rel.db``; ``sqlite:////abs/path.db`` -> ``/abs/path.db``."""
     if not url.startswith("sqlite:///"):
         raise ConfigurationError(f"not a sqlite URL: {url!r} (expected sqlite:///path/to/file.db)")
-    path = url[len("sqlite:///"):].split("?", 1)[0]
+    path = url[len("sqlite:///") :].split("?", 1)[0]
     if not path:
         raise ConfigurationError(f"sqlite URL {url!r} names no file")
     return path
@@ -43,8 +43,9 @@ class _Database:
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(self._schema)
@@ -65,7 +66,8 @@ _STORE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     key TEXT PRIMARY KEY, status TEXT NOT NULL, token TEXT NOT NULL, expires_at REAL NOT NULL,
     attempts INTEGER NOT NULL, first_seen REAL NOT NULL, result TEXT, payload_hash TEXT);
-CREATE TABLE IF NOT EXISTS slots (name TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS slots (
+    name TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL NOT NULL);
 """
 
 # The claim rule of portable._store.next_record, as one conditional upsert.
@@ -91,13 +93,22 @@ class SQLiteStore(Store):
     def from_url(cls, url: str) -> SQLiteStore:
         return cls(url)
 
-    def claim(self, key: str, token: str, now: float, lease_until: float,
-              payload_hash: str | None) -> Record:
+    def claim(
+        self, key: str, token: str, now: float, lease_until: float, payload_hash: str | None
+    ) -> Record:
         conn = self._db.connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute(_CLAIM, {"key": key, "token": token, "lease": lease_until, "now": now,
-                                  "hash": payload_hash})
+            conn.execute(
+                _CLAIM,
+                {
+                    "key": key,
+                    "token": token,
+                    "lease": lease_until,
+                    "now": now,
+                    "hash": payload_hash,
+                },
+            )
             row = conn.execute("SELECT * FROM records WHERE key = ?", (key,)).fetchone()
             conn.execute("COMMIT")
         except BaseException:
@@ -105,32 +116,42 @@ class SQLiteStore(Store):
             raise
         return _record(row)
 
-    def finish(self, key: str, token: str, status: Status, expires_at: float,
-               result: str | None = None) -> bool:
+    def finish(
+        self, key: str, token: str, status: Status, expires_at: float, result: str | None = None
+    ) -> bool:
         cur = self._db.connection().execute(
             "UPDATE records SET status = ?, expires_at = ?, result = ? WHERE key = ? AND token = ?",
-            (status.value, expires_at, result, key, token))
+            (status.value, expires_at, result, key, token),
+        )
         return cur.rowcount == 1
 
     def forget(self, key: str) -> None:
         self._db.connection().execute("DELETE FROM records WHERE key = ?", (key,))
 
     def slot_get(self, name: str) -> str | None:
-        row = self._db.connection().execute(
-            "SELECT value FROM slots WHERE name = ? AND expires_at > ?", (name, time.time())).fetchone()
+        row = (
+            self._db.connection()
+            .execute(
+                "SELECT value FROM slots WHERE name = ? AND expires_at > ?", (name, time.time())
+            )
+            .fetchone()
+        )
         return None if row is None else str(row[0])
 
     def slot_set(self, name: str, value: str, ttl: float) -> None:
         self._db.connection().execute(
             "INSERT INTO slots (name, value, expires_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
-            (name, value, time.time() + ttl))
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value, "
+            "expires_at = excluded.expires_at",
+            (name, value, time.time() + ttl),
+        )
 
     def purge_expired(self, now: float | None = None) -> int:
         """Delete records past their TTL (SQLite has no sweeper; claims never depend on one)."""
         cur = self._db.connection().execute(
             "DELETE FROM records WHERE expires_at <= ? AND status != 'IN_PROGRESS'",
-            (time.time() if now is None else now,))
+            (time.time() if now is None else now,),
+        )
         return cur.rowcount
 
     def close(self) -> None:
@@ -139,7 +160,9 @@ class SQLiteStore(Store):
 
 def _record(row: Any) -> Record:
     key, status, token, expires_at, attempts, first_seen, result, payload_hash = row
-    return Record(key, Status(status), token, expires_at, attempts, first_seen, result, payload_hash)
+    return Record(
+        key, Status(status), token, expires_at, attempts, first_seen, result, payload_hash
+    )
 
 
 _SINK_SCHEMA = """
@@ -165,16 +188,24 @@ class SQLiteSink(Sink):
     def put(self, letter: DeadLetter) -> None:
         self._db.connection().execute(
             "INSERT INTO dead_letters (id, body) VALUES (?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET body = excluded.body", (letter.id, letter.to_json()))
+            "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            (letter.id, letter.to_json()),
+        )
 
     def list(self, limit: int = 100) -> list[DeadLetter]:
-        rows = self._db.connection().execute(
-            "SELECT body FROM dead_letters ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        rows = (
+            self._db.connection()
+            .execute("SELECT body FROM dead_letters ORDER BY seq LIMIT ?", (limit,))
+            .fetchall()
+        )
         return [DeadLetter.from_json(row[0]) for row in rows]
 
     def get(self, letter_id: str) -> DeadLetter | None:
-        row = self._db.connection().execute(
-            "SELECT body FROM dead_letters WHERE id = ?", (letter_id,)).fetchone()
+        row = (
+            self._db.connection()
+            .execute("SELECT body FROM dead_letters WHERE id = ?", (letter_id,))
+            .fetchone()
+        )
         return None if row is None else DeadLetter.from_json(row[0])
 
     def delete(self, letter_id: str) -> bool:

@@ -3,7 +3,8 @@
 A backend implements five small methods (like httpx's transport, one seam, many backends).
 The state machine lives in the record and in :meth:`Store.claim`'s single conditional write:
 
-    (absent | RELEASED | expired) --claim--> IN_PROGRESS --finish--> COMPLETED | DEAD_LETTERED | RELEASED
+    (absent | RELEASED | expired) --claim--> IN_PROGRESS
+    IN_PROGRESS --finish--> COMPLETED | DEAD_LETTERED | RELEASED
 
 * ``expires_at`` is the lease end of an IN_PROGRESS record and the TTL end of the others.
   "Expired" is derived from it inside the write, never left to a backend's TTL sweeper.
@@ -43,8 +44,14 @@ class Record:
     payload_hash: str | None = None
 
 
-def next_record(current: Record | None, key: str, token: str, now: float, lease_until: float,
-                payload_hash: str | None) -> Record | None:
+def next_record(
+    current: Record | None,
+    key: str,
+    token: str,
+    now: float,
+    lease_until: float,
+    payload_hash: str | None,
+) -> Record | None:
     """The claim rule, shared by backends that read-then-conditionally-write.
 
     Returns the record a claim writes over ``current``, or None when ``current`` is live and
@@ -60,7 +67,10 @@ def next_record(current: Record | None, key: str, token: str, now: float, lease_
     # counting deliveries; a record past its TTL starts afresh.
     carry = live or current.status == Status.IN_PROGRESS
     return Record(
-        key=key, status=Status.IN_PROGRESS, token=token, expires_at=lease_until,
+        key=key,
+        status=Status.IN_PROGRESS,
+        token=token,
+        expires_at=lease_until,
         attempts=current.attempts + 1 if carry else 1,
         first_seen=current.first_seen if carry else now,
         payload_hash=payload_hash,
@@ -71,8 +81,9 @@ class Store(ABC):
     """What the pipeline needs from an idempotency backend."""
 
     @abstractmethod
-    def claim(self, key: str, token: str, now: float, lease_until: float,
-              payload_hash: str | None) -> Record:
+    def claim(
+        self, key: str, token: str, now: float, lease_until: float, payload_hash: str | None
+    ) -> Record:
         """One atomic conditional write: take the key unless a live record holds it.
 
         Apply :func:`next_record`. Return the record as it stands after the write; the caller
@@ -80,8 +91,9 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def finish(self, key: str, token: str, status: Status, expires_at: float,
-               result: str | None = None) -> bool:
+    def finish(
+        self, key: str, token: str, status: Status, expires_at: float, result: str | None = None
+    ) -> bool:
         """Set the status of a record this token holds; False if the token lost it."""
 
     @abstractmethod
@@ -111,8 +123,9 @@ class MemoryStore(Store):
         self._slots: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
-    def claim(self, key: str, token: str, now: float, lease_until: float,
-              payload_hash: str | None) -> Record:
+    def claim(
+        self, key: str, token: str, now: float, lease_until: float, payload_hash: str | None
+    ) -> Record:
         with self._lock:
             current = self._records.get(key)
             new = next_record(current, key, token, now, lease_until, payload_hash)
@@ -122,13 +135,16 @@ class MemoryStore(Store):
             self._records[key] = new
             return new
 
-    def finish(self, key: str, token: str, status: Status, expires_at: float,
-               result: str | None = None) -> bool:
+    def finish(
+        self, key: str, token: str, status: Status, expires_at: float, result: str | None = None
+    ) -> bool:
         with self._lock:
             current = self._records.get(key)
             if current is None or current.token != token:
                 return False
-            self._records[key] = replace(current, status=status, expires_at=expires_at, result=result)
+            self._records[key] = replace(
+                current, status=status, expires_at=expires_at, result=result
+            )
             return True
 
     def forget(self, key: str) -> None:

@@ -90,8 +90,10 @@ def object_event(event: CloudEvent) -> StorageObjectEvent:
     for prefix, build in _BUILDERS:
         if event_type.startswith(prefix):
             if not isinstance(data, Mapping):
-                raise NotAStorageEvent(f"{event_type} event has no object data (got {type(data).__name__})")
-            return build(event, event_type[len(prefix):], data)
+                raise NotAStorageEvent(
+                    f"{event_type} event has no object data (got {type(data).__name__})"
+                )
+            return build(event, event_type[len(prefix) :], data)
     raise NotAStorageEvent(f"{event_type!r} is not a storage object event")
 
 
@@ -116,9 +118,17 @@ def _s3(event: CloudEvent, name: str, data: Mapping[str, Any]) -> StorageObjectE
         key = event.get("subject") or obj["key"]
         version, etag = obj.get("version-id"), obj.get("etag")
     return StorageObjectEvent(
-        action=action, provider="aws", bucket=bucket, key=key, size=_int(obj.get("size")),
-        etag=etag, content_type=None, version=version, sequencer=obj.get("sequencer"),
-        url=f"s3://{bucket}/{key}", time=_time(event),
+        action=action,
+        provider="aws",
+        bucket=bucket,
+        key=key,
+        size=_int(obj.get("size")),
+        etag=etag,
+        content_type=None,
+        version=version,
+        sequencer=obj.get("sequencer"),
+        url=f"s3://{bucket}/{key}",
+        time=_time(event),
     )
 
 
@@ -129,13 +139,22 @@ def _azure(event: CloudEvent, name: str, data: Mapping[str, Any]) -> StorageObje
     subject = str(event.get("subject") or "")
     container, sep, blob = subject.partition("/containers/")[2].partition("/blobs/")
     if not sep:
-        raise NotAStorageEvent(f"{event.get('type')} subject {subject!r} names no container and blob")
+        raise NotAStorageEvent(
+            f"{event.get('type')} subject {subject!r} names no container and blob"
+        )
     url = data.get("destinationUrl") or data.get("url") or data.get("blobUrl")
     return StorageObjectEvent(
-        action=action, provider="azure", bucket=container, key=blob,
-        size=_int(data.get("contentLength")), etag=data.get("eTag"),
-        content_type=data.get("contentType"), version=data.get("versionId"),
-        sequencer=data.get("sequencer"), url=str(url or ""), time=_time(event),
+        action=action,
+        provider="azure",
+        bucket=container,
+        key=blob,
+        size=_int(data.get("contentLength")),
+        etag=data.get("eTag"),
+        content_type=data.get("contentType"),
+        version=data.get("versionId"),
+        sequencer=data.get("sequencer"),
+        url=str(url or ""),
+        time=_time(event),
     )
 
 
@@ -144,11 +163,17 @@ def _gcp(event: CloudEvent, name: str, data: Mapping[str, Any]) -> StorageObject
     bucket, key = data["bucket"], data["name"]
     generation = data.get("generation")
     return StorageObjectEvent(
-        action=action, provider="gcp", bucket=bucket, key=key, size=_int(data.get("size")),
-        etag=data.get("etag"), content_type=data.get("contentType"),
+        action=action,
+        provider="gcp",
+        bucket=bucket,
+        key=key,
+        size=_int(data.get("size")),
+        etag=data.get("etag"),
+        content_type=data.get("contentType"),
         version=None if generation is None else str(generation),
         sequencer=None if generation is None else str(generation),
-        url=f"gs://{bucket}/{key}", time=_time(event),
+        url=f"gs://{bucket}/{key}",
+        time=_time(event),
         replaced=action in (DELETED, ARCHIVED) and data.get("overwrittenByGeneration") is not None,
     )
 
@@ -156,16 +181,26 @@ def _gcp(event: CloudEvent, name: str, data: Mapping[str, Any]) -> StorageObject
 def _local(event: CloudEvent, name: str, data: Mapping[str, Any]) -> StorageObjectEvent:
     action = _lookup(LOCAL_ACTIONS, name, event, exact=True)
     source = str(event.get("source"))
-    folder = source[len("file://"):] if source.startswith("file://") else source
+    folder = source[len("file://") :] if source.startswith("file://") else source
     key = str(event.get("subject") or data.get("path"))
     return StorageObjectEvent(
-        action=action, provider="local", bucket=folder, key=key, size=_int(data.get("size")),
-        etag=data.get("etag"), content_type=data.get("contentType"), version=None,
-        sequencer=data.get("etag"), url=f"file://{folder.rstrip('/')}/{key}", time=_time(event),
+        action=action,
+        provider="local",
+        bucket=folder,
+        key=key,
+        size=_int(data.get("size")),
+        etag=data.get("etag"),
+        content_type=data.get("contentType"),
+        version=None,
+        sequencer=data.get("etag"),
+        url=f"file://{folder.rstrip('/')}/{key}",
+        time=_time(event),
     )
 
 
-_BUILDERS: tuple[tuple[str, Callable[[CloudEvent, str, Mapping[str, Any]], StorageObjectEvent]], ...] = (
+_BUILDERS: tuple[
+    tuple[str, Callable[[CloudEvent, str, Mapping[str, Any]], StorageObjectEvent]], ...
+] = (
     (AWS_PREFIX, _s3),
     (AZURE_PREFIX, _azure),
     (GCP_PREFIX, _gcp),

@@ -12,8 +12,14 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO.parent / "shared" / "fixtures"
 
-_PLATFORM_VARS = ("AWS_LAMBDA_FUNCTION_NAME", "WEBSITE_INSTANCE_ID", "K_SERVICE", "FUNCTION_NAME",
-                  "PORTABLE_STORE", "PORTABLE_DLQ")
+_PLATFORM_VARS = (
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "WEBSITE_INSTANCE_ID",
+    "K_SERVICE",
+    "FUNCTION_NAME",
+    "PORTABLE_STORE",
+    "PORTABLE_DLQ",
+)
 
 
 def fixture(relative: str) -> Any:
@@ -38,6 +44,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
     if IN_CI and skipped and exitstatus == 0:
         if reporter:
-            reporter.write_line(f"CI=true: {skipped} test(s) were skipped; every test must run in CI",
-                                red=True)
+            reporter.write_line(
+                f"CI=true: {skipped} test(s) were skipped; every test must run in CI", red=True
+            )
         session.exitstatus = 1

@@ -7,6 +7,7 @@ exercise every real component.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -43,13 +44,18 @@ def require_binary(name: str, install_hint: str) -> str:
     return path
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None,
-                  timeout: float = 60.0, what: str = "server") -> None:
+def wait_for_port(
+    port: int,
+    proc: subprocess.Popen[bytes] | None = None,
+    timeout: float = 60.0,
+    what: str = "server",
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode} before listening:\n"
-                               f"{output(proc)}")
+            raise RuntimeError(
+                f"{what} exited with {proc.returncode} before listening:\n{output(proc)}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -58,17 +64,29 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None,
     raise RuntimeError(f"{what} did not listen on port {port} within {timeout}s")
 
 
-def start(cmd: Sequence[str], port: int, *, env: dict[str, str] | None = None,
-          timeout: float = 60.0, what: str = "server", cwd: str | os.PathLike[str] | None = None,
-          ) -> subprocess.Popen[bytes]:
+def start(
+    cmd: Sequence[str],
+    port: int,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+    what: str = "server",
+    cwd: str | os.PathLike[str] | None = None,
+) -> subprocess.Popen[bytes]:
     """Start a process in its own process group and wait until it listens on ``port``.
 
     Its output goes to a temporary file (a pipe nobody reads would block a chatty server);
     :func:`output` reads it.
     """
-    log = tempfile.NamedTemporaryFile(prefix="emulator-", suffix=".log", delete=False)
-    proc = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, **(env or {})}, start_new_session=True, cwd=cwd)
+    log = tempfile.NamedTemporaryFile(prefix="emulator-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(
+        list(cmd),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+        cwd=cwd,
+    )
     log.close()
     _LOGS[proc.pid] = log.name
     try:
@@ -86,10 +104,8 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: floa
             os.killpg(proc.pid, sig)
             proc.wait(timeout)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             proc.wait(timeout)
     path = _LOGS.pop(proc.pid, None)
     if path:

@@ -13,7 +13,9 @@ def ev(event_type: str, data: Any = None, **attrs: Any) -> Any:
     return new_event({"id": "1", "source": "/s", "type": event_type, **attrs}, data)
 
 
-GCS_CREATED = ev("google.cloud.storage.object.v1.finalized", {"bucket": "b", "name": "k", "size": "3"})
+GCS_CREATED = ev(
+    "google.cloud.storage.object.v1.finalized", {"bucket": "b", "name": "k", "size": "3"}
+)
 GCS_DELETED = ev("google.cloud.storage.object.v1.deleted", {"bucket": "b", "name": "k"})
 
 
@@ -59,4 +61,6 @@ def test_handler_decorator_keeps_the_function_callable_with_options() -> None:
 
     assert double(ev("t", 21)) == 42
     assert double.options == {"retry": 5}
-    assert double.display_name.endswith(":test_handler_decorator_keeps_the_function_callable_with_options.<locals>.double")
+    assert double.display_name.endswith(
+        ":test_handler_decorator_keeps_the_function_callable_with_options.<locals>.double"
+    )

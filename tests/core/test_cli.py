@@ -13,7 +13,7 @@ from portable import DeadLetter, PermanentError, new_event
 from portable._cli import main
 from portable._sqlite import SQLiteSink
 
-HANDLER = '''
+HANDLER = """
 import os
 from portable import PermanentError
 
@@ -22,7 +22,7 @@ def handle(event):
         raise PermanentError("still broken")
     with open("replayed.txt", "a") as out:
         out.write(event["id"] + "\\n")
-'''
+"""
 
 
 @pytest.fixture()
@@ -35,8 +35,15 @@ def sink(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> SQLiteSink:
     sink = SQLiteSink(url)
     for n in (1, 2):
         event = new_event({"id": f"ev-{n}", "source": "/s", "type": "com.example.t"}, {"n": n})
-        sink.put(DeadLetter.build(PermanentError(f"boom {n}"), retryable=False, event=event,
-                                  handler="replay_handler:handle", provider="local"))
+        sink.put(
+            DeadLetter.build(
+                PermanentError(f"boom {n}"),
+                retryable=False,
+                event=event,
+                handler="replay_handler:handle",
+                provider="local",
+            )
+        )
     sink.put(DeadLetter.build(ValueError("not JSON"), retryable=False, raw=b"\xff\x00garbage"))
     return sink
 
@@ -61,7 +68,9 @@ def test_raw_letter_keeps_undecodable_bytes(sink: SQLiteSink) -> None:
     assert raw.raw_bytes() == b"\xff\x00garbage" and raw.raw_encoding == "base64"
 
 
-def test_replay_runs_the_handler_and_removes_only_successes(sink: SQLiteSink, isolated_env: Path) -> None:
+def test_replay_runs_the_handler_and_removes_only_successes(
+    sink: SQLiteSink, isolated_env: Path
+) -> None:
     result = run("dlq", "replay", "--all")
     assert "replayed 2, still failing 0, not replayable 1" in result.output
     assert result.exit_code == 1  # the raw letter could not be replayed
@@ -70,7 +79,8 @@ def test_replay_runs_the_handler_and_removes_only_successes(sink: SQLiteSink, is
 
 
 def test_replay_that_fails_again_keeps_the_letter_with_its_new_error(
-        sink: SQLiteSink, monkeypatch: pytest.MonkeyPatch) -> None:
+    sink: SQLiteSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("STILL_BROKEN", "1")
     first = sink.list()[0]
     result = run("dlq", "replay", first.id)

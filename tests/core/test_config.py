@@ -21,7 +21,9 @@ def test_local_defaults_are_sqlite_files(isolated_env: Path) -> None:
     assert (isolated_env / ".portable" / "dead-letters.db").exists()
 
 
-def test_environment_overrides_and_code_overrides_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_overrides_and_code_overrides_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("PORTABLE_STORE", "memory://")
     monkeypatch.setenv("PORTABLE_DLQ", "memory://")
     p = Pipeline(lambda e: None)
@@ -30,14 +32,18 @@ def test_environment_overrides_and_code_overrides_the_environment(monkeypatch: p
     assert isinstance(q.store, SQLiteStore)
 
 
-@pytest.mark.parametrize("variable,platform", [
-    ("AWS_LAMBDA_FUNCTION_NAME", "AWS Lambda"),
-    ("WEBSITE_INSTANCE_ID", "Azure Functions"),
-    ("K_SERVICE", "Google Cloud"),
-    ("FUNCTION_NAME", "Google Cloud"),
-])
-def test_cloud_runtime_without_settings_fails_at_cold_start(monkeypatch: pytest.MonkeyPatch,
-                                                             variable: str, platform: str) -> None:
+@pytest.mark.parametrize(
+    "variable,platform",
+    [
+        ("AWS_LAMBDA_FUNCTION_NAME", "AWS Lambda"),
+        ("WEBSITE_INSTANCE_ID", "Azure Functions"),
+        ("K_SERVICE", "Google Cloud"),
+        ("FUNCTION_NAME", "Google Cloud"),
+    ],
+)
+def test_cloud_runtime_without_settings_fails_at_cold_start(
+    monkeypatch: pytest.MonkeyPatch, variable: str, platform: str
+) -> None:
     monkeypatch.setenv(variable, "fn")
     with pytest.raises(ConfigurationError, match=f"{platform}.*PORTABLE_STORE and PORTABLE_DLQ"):
         Pipeline(lambda e: None)
@@ -65,3 +71,11 @@ def test_public_names_are_exactly_the_intended_ones() -> None:
     modules = {"storage"}
     assert exported - modules - {"CloudEvent"} <= set(portable.__all__)
     assert set(portable.__all__) <= exported | {"__version__"}
+
+
+def test_missing_extra_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from portable import _config
+
+    monkeypatch.setitem(_config.STORES, "dynamodb", ("not_installed_sdk_module", "X", "aws"))
+    with pytest.raises(ConfigurationError, match=r"pip install 'portable-functions\[aws\]'"):
+        store_from("dynamodb://table")

@@ -24,8 +24,10 @@ from portable._deadletter import DeadLetter
 
 
 def event(event_id: str = "e-1", data: Any = None) -> Any:
-    return new_event({"id": event_id, "source": "/test", "type": "com.example.test"},
-                     {"n": 1} if data is None else data)
+    return new_event(
+        {"id": event_id, "source": "/test", "type": "com.example.test"},
+        {"n": 1} if data is None else data,
+    )
 
 
 class Recorder:
@@ -103,13 +105,19 @@ def test_duplicate_while_in_progress_fails_as_retryable() -> None:
 def test_permanent_failure_is_dead_lettered_at_once_with_its_error() -> None:
     sink = MemorySink()
     handler = Recorder(PermanentError("bad order"))
-    p = pipeline(handler, dlq=sink, max_attempts=5, retry=RetryPolicy(attempts=3, sleep=lambda s: None))
+    p = pipeline(
+        handler, dlq=sink, max_attempts=5, retry=RetryPolicy(attempts=3, sleep=lambda s: None)
+    )
     result = p.process(event())
     assert result.outcome is Outcome.DEAD_LETTERED and result.acked
     assert handler.calls == ["e-1"]  # never retried
     [letter] = sink.list()
     assert letter.error["message"] == "bad order" and letter.error["retryable"] is False
-    assert letter.event is not None and letter.event["id"] == "e-1" and letter.event["data"] == {"n": 1}
+    assert (
+        letter.event is not None
+        and letter.event["id"] == "e-1"
+        and letter.event["data"] == {"n": 1}
+    )
     assert letter.attempts == 1 and letter.handler == p.name
     # a dead-lettered event delivered again is acknowledged without running
     assert p.process(event()).outcome is Outcome.SKIPPED
@@ -148,7 +156,9 @@ def test_platform_attempt_number_decides_the_last_attempt() -> None:
 def test_without_a_platform_limit_the_framework_never_dead_letters_a_transient_error() -> None:
     p = pipeline(Recorder(*(ConnectionError("down") for _ in range(50))))
     for receive_count in range(1, 50):
-        result = p.process(event(), Context(provider="aws", attempt=receive_count, max_attempts=None))
+        result = p.process(
+            event(), Context(provider="aws", attempt=receive_count, max_attempts=None)
+        )
         assert result.outcome is Outcome.RETRY
 
 
@@ -186,7 +196,12 @@ def test_handler_sees_its_invocation_context() -> None:
     seen: list[Context] = []
     p = pipeline(lambda ev: seen.append(context()))
     p.process(event(), Context(provider="gcp", attempt=2, correlation_id="req-9", raw=b"x"))
-    assert (seen[0].provider, seen[0].attempt, seen[0].correlation_id, seen[0].raw) == ("gcp", 2, "req-9", b"x")
+    assert (seen[0].provider, seen[0].attempt, seen[0].correlation_id, seen[0].raw) == (
+        "gcp",
+        2,
+        "req-9",
+        b"x",
+    )
     p.process(event("e-2"))
     assert seen[1].provider == "local" and seen[1].attempt == 1  # counted by the store
 
