@@ -1,6 +1,5 @@
 """The source file functions-framework loads for ``portable serve`` (see portable._serve)."""
 
-from portable._serve import ENTRY_NAME, view_from_env
+from portable._serve import view_from_env
 
-portable_entry = view_from_env()
-assert portable_entry.__name__ == ENTRY_NAME
+portable_entry = view_from_env()  # the name portable._serve.ENTRY_NAME gives functions-framework

@@ -25,6 +25,8 @@ def handle(event):
     calls.write(event["id"] + "\\n"); calls.flush()
     if event.data == {"fail": True}:
         raise PermanentError("asked to fail")
+    if event.get("subject"):
+        return {"subject": event["subject"]}
     return {"echo": event.data}
 """
 
@@ -179,3 +181,11 @@ def test_a_bad_target_is_refused_before_serving(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode != 0 and "cannot import 'no_such_module'" in result.stderr
+
+
+def test_percent_encoded_header_values_are_decoded(server: dict[str, Any]) -> None:
+    response = requests.post(server["url"], data=b'"x"', timeout=10, headers={
+        "ce-specversion": "1.0", "ce-id": "pct-1", "ce-source": "/t", "ce-type": "com.example.thing",
+        "ce-subject": "caf%C3%A9%20menu", "Content-Type": "application/json"})
+    assert response.status_code == 200
+    assert response.json()["results"][0]["result"] == {"subject": "café menu"}
