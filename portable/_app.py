@@ -135,8 +135,10 @@ def as_app(target: App | Handler) -> App:
 
 
 def _qualname(fn: Any) -> str:
-    module = getattr(fn, "__module__", None) or "?"
-    return f"{module}:{getattr(fn, '__qualname__', repr(fn))}"
+    """``module:qualname`` of a function, or of a callable object's class: stable across cold
+    starts, since it namespaces idempotency keys (never a repr with a memory address)."""
+    named = fn if hasattr(fn, "__qualname__") else type(fn)
+    return f"{named.__module__}:{named.__qualname__}"
 
 
 def _ignore(event: CloudEvent) -> None:

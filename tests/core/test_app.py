@@ -64,3 +64,17 @@ def test_handler_decorator_keeps_the_function_callable_with_options() -> None:
     assert double.display_name.endswith(
         ":test_handler_decorator_keeps_the_function_callable_with_options.<locals>.double"
     )
+
+
+def test_callable_objects_get_a_stable_name_across_cold_starts() -> None:
+    from portable import Pipeline
+
+    class Handler:
+        def __call__(self, e: Any) -> None:
+            return None
+
+    first = Pipeline(Handler(), store="memory://", dlq="memory://")
+    second = Pipeline(Handler(), store="memory://", dlq="memory://")
+    assert first.name == second.name and "0x" not in first.name
+    event = ev("t")
+    assert first.key_for(event) == second.key_for(event)
