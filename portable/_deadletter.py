@@ -42,6 +42,9 @@ class DeadLetter:
     handler: str = ""
     provider: str = ""
     key: str | None = None
+    origin: dict[str, Any] | None = None
+    """Set for letters a platform dead-lettered itself (an SQS redrive DLQ, the blob trigger's
+    poison queue, a Pub/Sub dead-letter topic): where it came from, for the sink to redeliver."""
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @classmethod
@@ -133,6 +136,14 @@ class Sink(ABC):
             yield from batch
             if len(batch) < 1000:
                 return
+
+    def redeliver(self, letter: DeadLetter) -> bool:
+        """Send a platform's own dead letter (``letter.origin``) back where it came from.
+
+        Returns False when this sink cannot (the default); replay then runs the handler.
+        Sinks that read platform dead letters (SQS redrive, poison queues) override it.
+        """
+        return False
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release connections."""

@@ -1,7 +1,8 @@
 """Replaying dead letters: through the handler again, or to a URL.
 
 A letter is deleted only after its event succeeded; one that fails again stays, with the new
-error, one more attempt and a new last-failure time. A letter that holds only a raw delivery
+error, one more attempt and a new last-failure time. A letter a platform dead-lettered itself
+(``origin``) goes back to where it came from when its sink knows how (``Sink.redeliver``). A letter that holds only a raw delivery
 (there was no valid CloudEvent) cannot be replayed: it is reported, not deleted.
 """
 
@@ -36,6 +37,11 @@ def replay(
     report = ReplayReport()
     pipelines: dict[str, Pipeline] = {}
     for letter in letters:
+        if letter.origin and not url and not target and sink.redeliver(letter):
+            sink.delete(letter.id)
+            report.succeeded += 1
+            echo(f"{letter.id}: sent back to {letter.origin.get('source', 'its source')}")
+            continue
         event = letter.cloudevent()
         if event is None:
             report.skipped += 1

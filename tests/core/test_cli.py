@@ -93,3 +93,24 @@ def test_replay_that_fails_again_keeps_the_letter_with_its_new_error(
 def test_purge(sink: SQLiteSink) -> None:
     assert "purged 3" in run("dlq", "purge", "--yes").output
     assert sink.list() == []
+
+
+def test_platform_dead_letters_go_back_to_their_source(isolated_env: Path) -> None:
+    from portable import MemorySink
+    from portable._replay import replay
+
+    class RedrivingSink(MemorySink):
+        def __init__(self) -> None:
+            super().__init__()
+            self.sent: list[str] = []
+
+        def redeliver(self, letter: DeadLetter) -> bool:
+            self.sent.append(letter.id)
+            return True
+
+    sink = RedrivingSink()
+    letter = DeadLetter.build(RuntimeError("poison"), retryable=True, raw=b"{}")
+    letter.origin = {"source": "arn:aws:sqs:us-east-1:1:orders"}
+    sink.put(letter)
+    report = replay(sink, None, echo=lambda line: None)
+    assert (report.succeeded, sink.sent, sink.list()) == (1, [letter.id], [])
