@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -125,6 +126,25 @@ def dlq_purge(dlq_url: str | None, yes: bool) -> None:
     if not yes:
         click.confirm("Delete every dead letter?", abort=True)
     click.echo(f"purged {_sink(dlq_url).purge()} dead letter(s)")
+
+
+@main.command()
+@click.argument("target", metavar="MODULE:HANDLER")
+@click.option("--folder", type=click.Path(file_okay=False), required=True,
+              help="Watch this folder: new, changed and removed files become storage events.")
+@click.option("--port", type=int, default=None, help="Port of the served handler (default: free).")
+@click.option("--interval", type=float, default=0.5, show_default=True, help="Poll interval (s).")
+def dev(target: str, folder: str, port: int | None, interval: float) -> None:
+    """Serve a handler and feed it live events from local sources until Ctrl-C."""
+    from ._dev import run
+
+    os.makedirs(folder, exist_ok=True)
+    sys.exit(run(target, folder, port=port, interval=interval, echo=_echo_now))
+
+
+def _echo_now(line: str) -> None:
+    click.echo(line)
+    sys.stdout.flush()
 
 
 @main.command()

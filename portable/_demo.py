@@ -12,16 +12,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ._net import free_port, wait_for_port
 
 DEMO_DIR = Path(".portable") / "demo"
 
@@ -142,7 +142,7 @@ def run(target: str, echo: Callable[[str], Any] = print) -> int:
     DEMO_DIR.mkdir(parents=True)
     store = f"sqlite:///{DEMO_DIR / 'idempotency.db'}"
     dlq = f"sqlite:///{DEMO_DIR / 'dead-letters.db'}"
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PORTABLE_STORE": store,
@@ -159,7 +159,7 @@ def run(target: str, echo: Callable[[str], Any] = print) -> int:
             env=env,
         )
         try:
-            if not _wait(port, server):
+            if not wait_for_port(port, server):
                 echo(f"the server did not start; see {log_path}:\n{log_path.read_text()}")
                 return 1
             ok = _deliver_all(port, echo)
@@ -210,22 +210,3 @@ def _post(port: int, delivery: Delivery) -> tuple[int, dict[str, Any]]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"{}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(port: int, server: subprocess.Popen[bytes], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.1)
-    return False

@@ -2,8 +2,9 @@
 
 A letter is deleted only after its event succeeded; one that fails again stays, with the new
 error, one more attempt and a new last-failure time. A letter a platform dead-lettered itself
-(``origin``) goes back to where it came from when its sink knows how (``Sink.redeliver``). A letter that holds only a raw delivery
-(there was no valid CloudEvent) cannot be replayed: it is reported, not deleted.
+(``origin``) goes back to where it came from when its sink knows how (``Sink.redeliver``).
+A letter that holds only a raw delivery (there was no valid CloudEvent) cannot be replayed:
+it is reported, not deleted.
 """
 
 from __future__ import annotations

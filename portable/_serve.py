@@ -170,7 +170,8 @@ class Server:
 
 
 def _describe(result: Result) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": result.event_id, "outcome": result.outcome.value}
+    out: dict[str, Any] = {"id": result.event_id, "outcome": result.outcome.value,
+                           "attempt": result.attempt}
     if result.value is not None:
         out["result"] = result.value
     if result.error is not None:

@@ -59,7 +59,7 @@ GCP_ACTIONS: dict[str, str] = {
     "metadataUpdated": UPDATED,
 }
 
-LOCAL_ACTIONS: dict[str, str] = {"created": CREATED, "deleted": DELETED, "updated": UPDATED}
+LOCAL_ACTIONS: dict[str, str] = {"created": CREATED, "deleted": DELETED}
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def test_binary_mode_event_reaches_the_handler_once(server: dict[str, Any]) -> N
     first = binary(server, "bin-1", {"a": 1})
     assert first.status_code == 200
     assert first.json()["results"] == [
-        {"id": "bin-1", "outcome": "processed", "result": {"echo": {"a": 1}}}
+        {"id": "bin-1", "outcome": "processed", "attempt": 1, "result": {"echo": {"a": 1}}}
     ]
     again = binary(server, "bin-1", {"a": 1})
     assert again.json()["results"][0]["outcome"] == "duplicate"
