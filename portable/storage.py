@@ -149,7 +149,7 @@ def _azure(event: CloudEvent, name: str, data: Mapping[str, Any]) -> StorageObje
         bucket=container,
         key=blob,
         size=_int(data.get("contentLength")),
-        etag=data.get("eTag"),
+        etag=_unquote(data.get("eTag")),
         content_type=data.get("contentType"),
         version=data.get("versionId"),
         sequencer=data.get("sequencer"),
@@ -217,6 +217,11 @@ def _lookup(table: Mapping[str, str], name: str, event: CloudEvent, exact: bool 
             if name.startswith(prefix):
                 return table[prefix]
     raise NotAStorageEvent(f"{event.get('type')!r} is not a storage object event")
+
+
+def _unquote(etag: Any) -> str | None:
+    """Event Grid sometimes sends the HTTP form of an ETag, in double quotes."""
+    return None if etag is None else str(etag).strip('"')
 
 
 def _int(value: Any) -> int | None:

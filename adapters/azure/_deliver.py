@@ -1,0 +1,34 @@
+"""Running the items of one delivery: good events through the pipeline, bad entries into the
+dead-letter sink. Provider-neutral; every Azure entry uses it."""
+
+from __future__ import annotations
+
+from portable._context import Context
+from portable._entry import run_events
+from portable._errors import RetryableError
+from portable._pipeline import Pipeline, Result
+
+from .ingress import Item
+
+
+def deliver(pipeline: Pipeline, items: list[Item], ctx: Context) -> list[Result]:
+    """One Result per item: the events' in order, then one per bad entry (DEAD_LETTERED, or
+    RETRY when the sink could not store it)."""
+    events = [item.event for item in items if item.event is not None]
+    results = run_events(pipeline, events, ctx)
+    for item in items:
+        if item.error is not None:
+            results.append(pipeline.dead_letter_raw(item.payload(), item.error, ctx))
+    return results
+
+
+def raise_for_retry(results: list[Result]) -> None:
+    """For triggers that the host retries when the function raises: raise if any event of the
+    delivery was not acknowledged (the host redelivers it; the acknowledged ones come back as
+    duplicates and do not run again)."""
+    failed = [r for r in results if not r.acked]
+    if failed:
+        first = failed[0]
+        raise RetryableError(
+            f"{len(failed)} of {len(results)} event(s) not acknowledged, first {first.event_id!r}: "
+            f"{first.error}; the Functions host will redeliver") from first.error
