@@ -1,0 +1,188 @@
+"""Google Cloud deliveries -> CloudEvents (pure: no SDK, no I/O).
+
+The delivery is detected from its shape; the user never names it. What a function may be given:
+
+- a CloudEvent: functions-framework's object, a structured-mode JSON object, or an HTTP request
+  in binary mode (``ce-*`` headers), structured mode (``application/cloudevents+json``) or a
+  batch (``application/cloudevents-batch+json``), as Eventarc delivers Cloud Storage and
+  Pub/Sub events;
+- a legacy Cloud Functions background event (Cloud Storage, Pub/Sub): converted as the
+  functions-framework conformance mapping says (see ``_legacy``);
+- a Pub/Sub push request body ``{"message": ..., "subscription": ..., "deliveryAttempt": n}``;
+- a message pulled with google-cloud-pubsub (duck-typed; the SDK is never imported).
+
+Every Pub/Sub message then yields the CloudEvent it carries (``ce-*`` attributes), the storage
+event of a Cloud Storage notification, or Google's ``messagePublished`` event (see
+``_pubsub``). Anything else raises MalformedEventError naming what was expected.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cloudevents.http import CloudEvent
+
+from portable._errors import MalformedEventError
+from portable._events import from_binary, from_structured
+
+from ._legacy import from_legacy, is_legacy
+from ._pubsub import is_pulled_message, published, pulled, resolve
+
+STRUCTURED = "application/cloudevents+json"
+BATCH = "application/cloudevents-batch+json"
+# An HTTP request is a binary-mode CloudEvent when it has one of these headers.
+BINARY_HEADERS = frozenset({"ce-specversion", "ce-id", "ce-source", "ce-type"})
+# Where a push endpoint's URL names the topic (functions-framework reads it the same way).
+TOPIC_IN_PATH = re.compile(r"projects/[^/?]+/topics/[^/?]+")
+
+
+@dataclass(frozen=True)
+class Item:
+    """What the platform acknowledges or redelivers as one (an HTTP request, a pulled
+    message): its CloudEvents, and the attempt number the platform reported (Pub/Sub's
+    ``deliveryAttempt``, sent only with a dead-letter policy; None elsewhere)."""
+
+    raw: Any
+    events: list[CloudEvent]
+    attempt: int | None = None
+
+
+def to_cloudevents(payload: Any, headers: Mapping[str, str] | None = None, *,
+                   subscription: str | None = None, topic: str | None = None) -> list[CloudEvent]:
+    """The CloudEvents of one delivery.
+
+    ``payload``: a CloudEvent, a parsed JSON body, a pulled Pub/Sub message, or an HTTP body
+    (bytes or text; pass its ``headers`` for binary mode). ``subscription`` / ``topic`` name
+    where a pulled message or push envelope came from, when the payload does not say.
+    """
+    return read(payload, headers, subscription=subscription, topic=topic).events
+
+
+def read(payload: Any, headers: Mapping[str, str] | None = None, *,
+         subscription: str | None = None, topic: str | None = None) -> Item:
+    """:func:`to_cloudevents`, with the delivery's attempt number."""
+    if headers is not None or isinstance(payload, bytes | str):
+        return read_http(headers or {}, payload, topic=topic)
+    return _guarded(lambda: _read_object(payload, subscription, topic))
+
+
+def read_http(headers: Mapping[str, str], body: bytes | str, path: str = "", *,
+              topic: str | None = None) -> Item:
+    """An HTTP request (headers, body, URL path) -> its Item: what both entries and
+    ``portable serve`` hand to the pipeline."""
+    fields = {name.lower(): value for name, value in headers.items()}
+    content_type = fields.get("content-type")
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    found = TOPIC_IN_PATH.search(path)
+    topic = topic or (found.group(0) if found else None)
+    if media not in (STRUCTURED, BATCH) and BINARY_HEADERS & fields.keys():
+        return _guarded(lambda: Item(body, [resolve(from_binary(fields, body, content_type))]))
+    value = _json(body)
+    if media == STRUCTURED:
+        return _guarded(lambda: Item(body, [resolve(from_structured(value))]))
+    return _guarded(lambda: _from_value(value, topic, raw=body))
+
+
+def _read_object(payload: Any, subscription: str | None, topic: str | None) -> Item:
+    if isinstance(payload, CloudEvent):
+        return Item(payload, [resolve(payload)])
+    if is_pulled_message(payload):
+        return Item(payload, [pulled(payload, subscription=subscription, topic=topic)],
+                    _attempt(getattr(payload, "delivery_attempt", None)))
+    return _from_value(payload, topic, raw=payload, subscription=subscription)
+
+
+def _from_value(value: Any, topic: str | None, *, raw: Any,
+                subscription: str | None = None) -> Item:
+    if isinstance(value, list):  # a CloudEvents batch
+        return Item(raw, [resolve(from_structured(entry)) for entry in value])
+    if isinstance(value, Mapping):
+        for matches, convert in _FORMS:
+            if matches(value):
+                events, attempt = convert(value, topic, subscription)
+                return Item(raw, events, attempt)
+    raise MalformedEventError(_unrecognised(value))
+
+
+# -- the forms of a JSON object, tried in order ---------------------------------------------
+
+Converted = tuple[list[CloudEvent], int | None]
+
+
+def _is_structured(obj: Mapping[str, Any]) -> bool:
+    return "specversion" in obj
+
+
+def _structured(obj: Mapping[str, Any], topic: str | None, subscription: str | None) -> Converted:
+    return [resolve(from_structured(dict(obj)))], None
+
+
+def _legacy(obj: Mapping[str, Any], topic: str | None, subscription: str | None) -> Converted:
+    return [from_legacy(obj)], None
+
+
+def _is_push(obj: Mapping[str, Any]) -> bool:
+    return isinstance(obj.get("message"), Mapping)
+
+
+def _push(obj: Mapping[str, Any], topic: str | None, subscription: str | None) -> Converted:
+    named = obj.get("subscription")
+    if named is not None and not isinstance(named, str):
+        raise MalformedEventError("Pub/Sub push field subscription must be a string")
+    event = published(obj["message"], subscription=named or subscription, topic=topic)
+    return [event], _attempt(obj.get("deliveryAttempt"))
+
+
+_FORMS: tuple[tuple[Callable[[Mapping[str, Any]], bool],
+                    Callable[[Mapping[str, Any], str | None, str | None], Converted]], ...] = (
+    (_is_structured, _structured),
+    (is_legacy, _legacy),
+    (_is_push, _push),
+)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def _attempt(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise MalformedEventError(f"deliveryAttempt must be a positive integer, not {value!r}")
+    return value
+
+
+def _json(body: bytes | str) -> Any:
+    if not body:
+        raise MalformedEventError("the request has no body: " + _EXPECTED)
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedEventError("the request body is not JSON: " + _EXPECTED) from None
+
+
+_EXPECTED = ("expected a CloudEvent (binary or structured mode), a legacy Cloud Functions "
+             "event or a Pub/Sub push message")
+
+
+def _unrecognised(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return f"not recognised (keys {sorted(map(str, value))[:10]}): {_EXPECTED}"
+    return f"not recognised (a {type(value).__name__}): {_EXPECTED}"
+
+
+_SHAPE_ERRORS = (LookupError, TypeError, AttributeError, ValueError)
+
+
+def _guarded(convert: Callable[[], Item]) -> Item:
+    """Run a conversion; a field of the wrong shape becomes a MalformedEventError too."""
+    try:
+        return convert()
+    except MalformedEventError:
+        raise
+    except _SHAPE_ERRORS as exc:
+        raise MalformedEventError(
+            f"a field has the wrong shape ({type(exc).__name__}: {exc})") from None
