@@ -66,3 +66,29 @@ def run_events(
         if ordered and not result.acked:
             stop = "not started: an earlier message of this ordered batch failed"
     return results
+
+
+class RedeliveryRequired(RetryableError):
+    """Raised by an entry so that the platform redelivers: an event of the delivery was not
+    acknowledged (Lambda async retries, the Functions host retries or poisons, Eventarc and
+    Pub/Sub answer non-2xx). The acknowledged events of the same delivery come back as
+    duplicates and do not run again."""
+
+
+def raise_for_retry(results: list[Result]) -> None:
+    """Raise RedeliveryRequired if any event of a delivery must be retried."""
+    failed = [result for result in results if not result.acked]
+    if failed:
+        first = failed[0]
+        raise RedeliveryRequired(
+            f"{len(failed)} of {len(results)} event(s) must be retried; first "
+            f"{first.event_id!r}: {first.error}") from first.error
+
+
+def summarize(results: list[Result]) -> dict[str, int]:
+    """What an entry answers for a finished delivery: the number of events (bad input, which
+    has no event, is left out) and a count per outcome, e.g. ``{"events": 1, "processed": 1}``."""
+    summary = {"events": sum(result.event_id is not None for result in results)}
+    for result in results:
+        summary[result.outcome.value] = summary.get(result.outcome.value, 0) + 1
+    return summary

@@ -11,7 +11,8 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from cloudevents.http import CloudEvent
@@ -215,3 +216,23 @@ def _is_json_type(content_type: object) -> bool:
         return False
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or media.endswith("+json") or media == "text/json"
+
+
+SHAPE_ERRORS = (LookupError, TypeError, AttributeError, ValueError)
+"""What reading a field of the wrong shape raises (a list where an object was expected...)."""
+
+
+@contextmanager
+def reading(what: str | None = None) -> Iterator[None]:
+    """Any failure while converting a payload becomes a MalformedEventError (prefixed with
+    ``what``), so a field of the wrong shape is bad input, never a crash of the batch."""
+    prefix = f"{what}: " if what else ""
+    try:
+        yield
+    except MalformedEventError as exc:
+        if not prefix:
+            raise
+        raise MalformedEventError(f"{prefix}{exc}") from None
+    except SHAPE_ERRORS as exc:
+        raise MalformedEventError(
+            f"{prefix}a field has the wrong shape ({type(exc).__name__}: {exc})") from None

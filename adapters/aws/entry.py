@@ -37,8 +37,14 @@ from typing import Any, Protocol
 
 from portable._app import App, Handler
 from portable._context import Context
-from portable._entry import LAMBDA_ASYNC_ATTEMPTS, SQS_ATTEMPTS, run_events
-from portable._errors import RetryableError
+from portable._entry import (
+    LAMBDA_ASYNC_ATTEMPTS,
+    SQS_ATTEMPTS,
+    RedeliveryRequired,
+    raise_for_retry,
+    run_events,
+    summarize,
+)
 from portable._pipeline import Pipeline, Result
 
 from . import ingress
@@ -55,11 +61,6 @@ class LambdaContext(Protocol):
 
 
 LambdaFunction = Callable[[Any, LambdaContext | None], dict[str, Any]]
-
-
-class RetryInvocation(RetryableError):
-    """Raised so that Lambda redelivers: an asynchronous invocation with an event to retry, or
-    an SQS batch with a failed message it cannot name."""
 
 
 def lambda_handler(handle: App | Handler, **pipeline_options: Any) -> LambdaFunction:
@@ -96,21 +97,15 @@ def _sqs_batch(pipeline: Pipeline, batch: list[ingress.Item], ctx: Context) -> d
                 ctx, attempt=item.attempt, max_attempts=SQS_ATTEMPTS, raw=item.raw))):
             failed.append(item)
     if any(item.message_id is None for item in failed):
-        raise RetryInvocation("an SQS message without a messageId failed; the whole batch "
+        raise RedeliveryRequired("an SQS message without a messageId failed; the whole batch "
                               "is returned to the queue")
     return {"batchItemFailures": [{"itemIdentifier": item.message_id} for item in failed]}
 
 
 def _invocation(pipeline: Pipeline, item: ingress.Item, ctx: Context) -> dict[str, Any]:
     results = _run(pipeline, item, replace(ctx, attempt=None, max_attempts=LAMBDA_ASYNC_ATTEMPTS))
-    retry = [result for result in results if not result.acked]
-    if retry:
-        raise RetryInvocation(f"{len(retry)} of {len(results)} event(s) must be retried; "
-                              f"first: {retry[0].error}") from retry[0].error
-    summary: dict[str, Any] = {"events": len(item.events)}
-    for result in results:
-        summary[result.outcome.value] = summary.get(result.outcome.value, 0) + 1
-    return summary
+    raise_for_retry(results)
+    return dict(summarize(results))
 
 
 def _run(pipeline: Pipeline, item: ingress.Item, ctx: Context) -> list[Result]:

@@ -42,6 +42,7 @@ from portable._events import (
     has_binary_attributes,
     is_structured,
     new_event,
+    reading,
 )
 
 from . import _s3
@@ -316,17 +317,12 @@ def _unrecognised(payload: Any) -> str:
     return f"not recognised (keys {sorted(payload)[:10]}): {expected}"
 
 
-_SHAPE_ERRORS = (LookupError, TypeError, AttributeError, ValueError)
-
-
 def _guarded(convert: Callable[[Any], list[CloudEvent]], obj: Any,
              what: str) -> tuple[list[CloudEvent], MalformedEventError | None]:
-    """Run a conversion; any failure (a field of the wrong shape too) becomes the
-    MalformedEventError of this one item, so it cannot fail the rest of a batch."""
+    """Run a conversion; any failure becomes the MalformedEventError of this one item, so it
+    cannot fail the rest of a batch."""
     try:
-        return convert(obj), None
+        with reading(what):
+            return convert(obj), None
     except MalformedEventError as exc:
-        return [], MalformedEventError(f"{what}: {exc}")
-    except _SHAPE_ERRORS as exc:
-        return [], MalformedEventError(f"{what}: a field has the wrong shape "
-                                       f"({type(exc).__name__}: {exc})")
+        return [], exc

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from portable._context import Context
 from portable._entry import run_events
-from portable._errors import RetryableError
 from portable._pipeline import Pipeline, Result
 
 from .ingress import Item
@@ -20,15 +19,3 @@ def deliver(pipeline: Pipeline, items: list[Item], ctx: Context) -> list[Result]
         if item.error is not None:
             results.append(pipeline.dead_letter_raw(item.payload(), item.error, ctx))
     return results
-
-
-def raise_for_retry(results: list[Result]) -> None:
-    """For triggers that the host retries when the function raises: raise if any event of the
-    delivery was not acknowledged (the host redelivers it; the acknowledged ones come back as
-    duplicates and do not run again)."""
-    failed = [r for r in results if not r.acked]
-    if failed:
-        first = failed[0]
-        raise RetryableError(
-            f"{len(failed)} of {len(results)} event(s) not acknowledged, first {first.event_id!r}: "
-            f"{first.error}; the Functions host will redeliver") from first.error

@@ -54,12 +54,17 @@ from typing import Any
 
 from portable._app import App, Handler
 from portable._context import Context
-from portable._entry import BLOB_TRIGGER_ATTEMPTS, EVENT_GRID_ATTEMPTS, QUEUE_TRIGGER_ATTEMPTS
+from portable._entry import (
+    BLOB_TRIGGER_ATTEMPTS,
+    EVENT_GRID_ATTEMPTS,
+    QUEUE_TRIGGER_ATTEMPTS,
+    raise_for_retry,
+)
 from portable._errors import ConfigurationError
 from portable._pipeline import Pipeline
 
 from . import _webhook, ingress
-from ._deliver import deliver, raise_for_retry
+from ._deliver import deliver
 
 PROVIDER = "azure"
 _FUNCTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")

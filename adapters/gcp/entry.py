@@ -42,8 +42,14 @@ from cloudevents.http import CloudEvent
 
 from portable._app import App, Handler
 from portable._context import Context
-from portable._entry import EVENTARC_ATTEMPTS, PUBSUB_ATTEMPTS, run_events
-from portable._errors import MalformedEventError, RetryableError
+from portable._entry import (
+    EVENTARC_ATTEMPTS,
+    PUBSUB_ATTEMPTS,
+    raise_for_retry,
+    run_events,
+    summarize,
+)
+from portable._errors import MalformedEventError
 from portable._events import to_json
 from portable._pipeline import Pipeline, Result
 
@@ -61,10 +67,6 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 
 Response = tuple[str, int, dict[str, str]]
 EntryFunction = Callable[[Any], Any]
-
-
-class RetryDelivery(RetryableError):
-    """Raised so that the platform redelivers: an event of the delivery must be retried."""
 
 
 def cloud_function(handle: App | Handler, **pipeline_options: Any) -> EntryFunction:
@@ -91,7 +93,7 @@ class _Entry:
 
     def serve(self, arg: Any) -> Any:
         """A flask request (http signature) -> a response; a CloudEvent (cloudevent signature)
-        or any payload called by hand -> a summary, raising RetryDelivery to be redelivered."""
+        or any payload called by hand -> a summary, raising RedeliveryRequired to be redelivered."""
         import flask
 
         if flask.has_app_context():
@@ -102,17 +104,14 @@ class _Entry:
             results = self.from_request(flask.request)
         else:
             results = self.run(lambda: ingress.read(arg), _raw(arg), Context(PROVIDER, raw=arg))
-        failed = [result for result in results if not result.acked]
-        if failed:
-            raise RetryDelivery(f"{len(failed)} of {len(results)} event(s) must be retried; "
-                                f"first: {failed[0].error}") from failed[0].error
-        return _summary(results)
+        raise_for_retry(results)
+        return dict(summarize(results))
 
     def respond(self, request: flask.Request) -> Response:
         if request.method != "POST":
             return _response({"error": "POST a CloudEvent or a Pub/Sub push message"}, 405)
         results = self.from_request(request)
-        summary = _summary(results)
+        summary: dict[str, Any] = dict(summarize(results))
         failed = [result for result in results if not result.acked]
         if failed:
             summary["error"] = str(failed[0].error)
@@ -209,14 +208,6 @@ def _raw(payload: Any) -> bytes | str:
     if isinstance(payload, CloudEvent):
         return to_json(payload)
     return json.dumps(payload, ensure_ascii=False, default=str)
-
-
-def _summary(results: list[Result]) -> dict[str, Any]:
-    """Outcome counts; ``events`` leaves out a raw dead letter (bad input has no event)."""
-    summary: dict[str, Any] = {"events": sum(result.event_id is not None for result in results)}
-    for result in results:
-        summary[result.outcome.value] = summary.get(result.outcome.value, 0) + 1
-    return summary
 
 
 def _response(body: dict[str, Any], status: int) -> Response:

@@ -27,7 +27,7 @@ from typing import Any
 from cloudevents.http import CloudEvent
 
 from portable._errors import MalformedEventError
-from portable._events import from_binary, from_structured
+from portable._events import from_binary, from_structured, reading
 
 from ._legacy import from_legacy, is_legacy
 from ._pubsub import is_pulled_message, published, pulled, resolve
@@ -174,15 +174,7 @@ def _unrecognised(value: Any) -> str:
     return f"not recognised (a {type(value).__name__}): {_EXPECTED}"
 
 
-_SHAPE_ERRORS = (LookupError, TypeError, AttributeError, ValueError)
-
-
 def _guarded(convert: Callable[[], Item]) -> Item:
     """Run a conversion; a field of the wrong shape becomes a MalformedEventError too."""
-    try:
+    with reading():
         return convert()
-    except MalformedEventError:
-        raise
-    except _SHAPE_ERRORS as exc:
-        raise MalformedEventError(
-            f"a field has the wrong shape ({type(exc).__name__}: {exc})") from None

@@ -15,9 +15,9 @@ from cloudevents.http import CloudEvent
 
 import portable
 from adapters import aws
-from adapters.aws.entry import RetryInvocation
 from portable import ConfigurationError, MemorySink, MemoryStore, RetryableError
 from portable._deadletter import DeadLetter
+from portable._entry import RedeliveryRequired
 from portable._sqlite import SQLiteSink
 from tests.conftest import fixture
 
@@ -175,7 +175,7 @@ def test_a_malformed_message_whose_dead_letter_fails_is_reported() -> None:
 def test_a_failed_message_without_message_id_fails_the_whole_batch() -> None:
     batch = sqs_batch("ok", "{}")
     del batch["Records"][1]["messageId"]
-    with pytest.raises(RetryInvocation, match="whole batch"):
+    with pytest.raises(RedeliveryRequired, match="whole batch"):
         make(Recorder(), dlq=BrokenSink())(batch, FakeLambdaContext())
 
 
@@ -264,7 +264,7 @@ def test_an_async_invoke_raises_to_be_retried_then_dead_letters_on_the_third() -
     function = make(always_busy, dlq=sink, store=MemoryStore())
     payload = fixture("aws/sns_notification.json")
     for _ in range(2):
-        with pytest.raises(RetryInvocation, match="1 of 1 event"):
+        with pytest.raises(RedeliveryRequired, match="1 of 1 event"):
             function(payload, FakeLambdaContext())
     assert sink.list() == []
     assert function(payload, FakeLambdaContext()) == {"events": 1, "dead_lettered": 1}
@@ -299,7 +299,7 @@ def test_an_unrecognised_async_payload_is_dead_lettered_raw() -> None:
 
 
 def test_an_unrecognised_payload_that_cannot_be_dead_lettered_raises() -> None:
-    with pytest.raises(RetryInvocation):
+    with pytest.raises(RedeliveryRequired):
         make(Recorder(), dlq=BrokenSink())({"unknown": True}, FakeLambdaContext())
 
 

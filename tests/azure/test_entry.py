@@ -141,7 +141,7 @@ def test_blob_trigger_raises_until_the_fifth_delivery_then_dead_letters() -> Non
         return _host.input_stream(b"x", name="uploads/report.csv", uri=URI, properties=PROPERTIES)
 
     for _ in range(4):
-        with pytest.raises(RetryableError, match="Functions host will redeliver"):
+        with pytest.raises(RetryableError, match="must be retried"):
             functions["portable_blob"](stream())
     functions["portable_blob"](stream())  # the 5th: dead-lettered, the function returns
     assert [ctx.attempt for _, ctx in handler.seen] == [1, 2, 3, 4, 5]

@@ -22,8 +22,8 @@ import requests
 from werkzeug.test import EnvironBuilder
 
 from adapters.gcp import cloud_function, push_handler, to_cloudevents
-from adapters.gcp.entry import RetryDelivery
 from portable import DeadLetter, MemorySink, Pipeline, RetryableError, Sink, new_event
+from portable._entry import RedeliveryRequired
 from portable._sqlite import SQLiteSink
 from tests.conftest import fixture
 from tests.emulators import free_port, output, start, stop
@@ -467,5 +467,5 @@ def test_entry_called_by_hand_takes_any_payload_and_raises_to_be_redelivered() -
     assert main(fixture("gcp/gcs_finalize_legacy_background.json")) == {
         "events": 1, "processed": 1}
     assert seen == ["1147091835525187"]
-    with pytest.raises(RetryDelivery, match="1 of 1 event"):
+    with pytest.raises(RedeliveryRequired, match="1 of 1 event"):
         main(new_event({"id": "9", "source": "/s", "type": "x.transient"}))
