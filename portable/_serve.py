@@ -96,18 +96,24 @@ def events_from_http(headers: Mapping[str, str], body: bytes) -> list[CloudEvent
 
 
 def _detect(payload: Any) -> list[CloudEvent]:
+    """The first adapter whose ingress converts the payload wins; the payload shapes of the
+    three providers do not overlap."""
+    refusals = []
     for module_name in DETECTORS:
         try:
             module = importlib.import_module(module_name)
         except ImportError:
             continue
-        recognises = getattr(module, "recognises", None)
-        if recognises is not None and recognises(payload):
+        try:
             events: list[CloudEvent] = module.to_cloudevents(payload)
-            return events
+        except MalformedEventError as exc:
+            refusals.append(f"{module_name.split('.')[1]}: {exc}")
+            continue
+        return events
+    detail = f" ({'; '.join(refusals)})" if refusals else ""
     raise MalformedEventError(
         "request is not a CloudEvent (no ce-* headers, not application/cloudevents+json) "
-        "and no adapter recognises the payload"
+        f"and no adapter recognises the payload{detail}"
     )
 
 

@@ -184,8 +184,53 @@ def test_a_bad_target_is_refused_before_serving(tmp_path: Path) -> None:
 
 
 def test_percent_encoded_header_values_are_decoded(server: dict[str, Any]) -> None:
-    response = requests.post(server["url"], data=b'"x"', timeout=10, headers={
-        "ce-specversion": "1.0", "ce-id": "pct-1", "ce-source": "/t", "ce-type": "com.example.thing",
-        "ce-subject": "caf%C3%A9%20menu", "Content-Type": "application/json"})
+    response = requests.post(
+        server["url"],
+        data=b'"x"',
+        timeout=10,
+        headers={
+            "ce-specversion": "1.0",
+            "ce-id": "pct-1",
+            "ce-source": "/t",
+            "ce-type": "com.example.thing",
+            "ce-subject": "caf%C3%A9%20menu",
+            "Content-Type": "application/json",
+        },
+    )
     assert response.status_code == 200
     assert response.json()["results"][0]["result"] == {"subject": "café menu"}
+
+
+@pytest.mark.parametrize(
+    "fixture_name,event_id",
+    [
+        (
+            "aws/s3_object_created_put_docs.json",
+            "C3D13FE58DE4C810.FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/"
+            "JRWeUWerMUE5JgHvANOjpD.0055AED6DCD90281E5",
+        ),
+        ("azure/eventgrid_blob_created.json", None),
+        ("gcp/pubsub_push_envelope.json", None),
+    ],
+)
+def test_raw_provider_payloads_are_converted_by_their_adapter(
+    server: dict[str, Any], fixture_name: str, event_id: str | None
+) -> None:
+    from tests.conftest import fixture
+
+    payload = fixture(fixture_name)
+    response = requests.post(server["url"], json=payload, timeout=10)
+    assert response.status_code in (200, 503)
+    results = response.json()["results"]
+    assert results and all(r["outcome"] in ("processed", "dead_lettered") for r in results)
+    if event_id:
+        assert results[0]["id"] == event_id
+
+
+def test_s3_test_event_reaches_no_handler(server: dict[str, Any]) -> None:
+    from tests.conftest import fixture
+
+    before = calls(server)
+    response = requests.post(server["url"], json=fixture("aws/s3_test_event.json"), timeout=10)
+    assert response.status_code == 200 and response.json()["results"] == []
+    assert calls(server) == before
