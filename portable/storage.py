@@ -2,6 +2,8 @@
 
 >>> obj = storage.object_event(event)
 >>> obj.action, obj.bucket, obj.key, obj.size
+>>> with storage.open(obj) as stream: ...      # the object's content, streamed
+>>> storage.write("s3://bucket/out.json", b"...")
 
 The provider is known from the CloudEvent ``type``; the action from the tables below (data,
 not branches, as DESIGN.md's action table). Fields a provider does not send are ``None``.
@@ -13,11 +15,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote, unquote_plus
 
 from cloudevents.http import CloudEvent
 
 from ._errors import NotAStorageEvent
+from ._objects import open, read, write  # noqa: A004 - storage.open streams an object
+
+__all__ = ["ACTIONS", "ARCHIVED", "CREATED", "DELETED", "UPDATED", "StorageObjectEvent",
+           "action_of", "object_event", "open", "read", "write"]
 
 CREATED = "created"
 DELETED = "deleted"
@@ -193,7 +199,7 @@ def _local(event: CloudEvent, name: str, data: Mapping[str, Any]) -> StorageObje
         content_type=data.get("contentType"),
         version=None,
         sequencer=data.get("etag"),
-        url=f"file://{folder.rstrip('/')}/{key}",
+        url="file://" + quote(f"{folder.rstrip('/')}/{key}"),
         time=_time(event),
     )
 

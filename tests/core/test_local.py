@@ -30,7 +30,12 @@ def test_new_changed_and_removed_files_become_storage_events(tmp_path: Path) -> 
     assert created["type"] == CREATED_TYPE and created["subject"] == "sub/new file.csv"
     assert created["source"] == f"file://{tmp_path.resolve().as_posix()}"
     obj = storage.object_event(created)
-    assert (obj.action, obj.provider, obj.key, obj.size) == ("created", "local", "sub/new file.csv", 4)
+    assert (obj.action, obj.provider, obj.key, obj.size) == (
+        "created",
+        "local",
+        "sub/new file.csv",
+        4,
+    )
     assert Path(created.data["path"]).read_text() == "a,b\n"
 
     time.sleep(0.01)
@@ -66,13 +71,31 @@ def test_hidden_files_are_ignored_and_ids_are_stable(tmp_path: Path) -> None:
 
 def test_dev_delivers_dropped_files_to_the_served_handler_and_stops_cleanly(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
-    env = {**os.environ, "PYTHONPATH": str(REPO),
-           "PORTABLE_STORE": f"sqlite:///{tmp_path / 'store.db'}",
-           "PORTABLE_DLQ": f"sqlite:///{tmp_path / 'dlq.db'}"}
-    proc = subprocess.Popen([sys.executable, "-m", "portable", "dev", "samples.hello:app", "--folder",
-                             str(inbox), "--interval", "0.1"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            start_new_session=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "PORTABLE_STORE": f"sqlite:///{tmp_path / 'store.db'}",
+        "PORTABLE_DLQ": f"sqlite:///{tmp_path / 'dlq.db'}",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "portable",
+            "dev",
+            "samples.hello:app",
+            "--folder",
+            str(inbox),
+            "--interval",
+            "0.1",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
     try:
         lines = []
         assert proc.stdout is not None

@@ -13,7 +13,9 @@ from portable._logging import JsonFormatter, logger
 SECRET = "4111-1111-1111-1111"
 
 
-def test_log_lines_carry_identity_and_outcome_but_not_the_payload(caplog: pytest.LogCaptureFixture) -> None:
+def test_log_lines_carry_identity_and_outcome_but_not_the_payload(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     def handler(event: object) -> None:
         raise PermanentError("card declined")
 
@@ -22,14 +24,19 @@ def test_log_lines_carry_identity_and_outcome_but_not_the_payload(caplog: pytest
     logger.addHandler(caplog.handler)
     try:
         with caplog.at_level(logging.INFO, logger="portable"):
-            pipeline.process(new_event({"id": "pay-1", "source": "/shop", "type": "com.example.pay"},
-                                       {"card": SECRET}))
+            pipeline.process(
+                new_event(
+                    {"id": "pay-1", "source": "/shop", "type": "com.example.pay"}, {"card": SECRET}
+                )
+            )
     finally:
         logger.removeHandler(caplog.handler)
     lines = [json.loads(line) for line in caplog.text.splitlines() if line.startswith("{")]
     assert lines, "no JSON log line written"
     entry = lines[-1]
     assert entry["event_id"] == "pay-1" and entry["event_type"] == "com.example.pay"
-    assert entry["source"] == "/shop" and entry["attempt"] == 1 and entry["outcome"] == "dead_lettered"
+    assert (
+        entry["source"] == "/shop" and entry["attempt"] == 1 and entry["outcome"] == "dead_lettered"
+    )
     assert entry["error_type"] == "PermanentError"
     assert SECRET not in caplog.text

@@ -199,6 +199,11 @@ def test_non_storage_events_raise_a_clear_error() -> None:
 
 
 def test_azure_quoted_etags_are_unquoted() -> None:
-    obj = storage.object_event(ev("Microsoft.Storage.BlobCreated", {"eTag": '"0x8D4BCC2E4835CD0"', "url": "u"},
-                                  subject="/blobServices/default/containers/c/blobs/k"))
+    obj = storage.object_event(
+        ev(
+            "Microsoft.Storage.BlobCreated",
+            {"eTag": '"0x8D4BCC2E4835CD0"', "url": "u"},
+            subject="/blobServices/default/containers/c/blobs/k",
+        )
+    )
     assert obj.etag == "0x8D4BCC2E4835CD0"
