@@ -1,11 +1,14 @@
-"""The AWS adapter: Lambda payloads (S3, SQS, SNS, EventBridge) to CloudEvents, and the Lambda
-entry. Importing it loads no AWS SDK: boto3 is imported only by the stores and sinks that need it.
+"""The AWS adapter: Lambda payloads (S3, SQS, SNS, EventBridge) to CloudEvents and back, and
+the Lambda entry. Importing it loads no AWS SDK: boto3 is imported only when ``publish``, the
+DynamoDB store (``dynamodb://``) or the SQS sink (``sqs://``) first needs a client.
 
 >>> from adapters import aws
 >>> lambda_handler = aws.lambda_handler(handle)
+>>> aws.publish(event, "https://sqs.eu-west-1.amazonaws.com/123456789012/orders")
 """
 
+from .egress import from_cloudevent, publish
 from .entry import lambda_handler
 from .ingress import to_cloudevents
 
-__all__ = ["lambda_handler", "to_cloudevents"]
+__all__ = ["from_cloudevent", "lambda_handler", "publish", "to_cloudevents"]

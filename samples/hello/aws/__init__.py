@@ -1,0 +1,1 @@
+"""The hello sample on AWS Lambda (template.yaml deploys it with SAM)."""
