@@ -148,9 +148,9 @@ def _echo_now(line: str) -> None:
 
 
 @main.command()
-@click.option("--handler", "target", default="samples.hello:app", show_default=True)
+@click.option("--handler", "target", default="samples.upload:app", show_default=True)
 def demo(target: str) -> None:
-    """Serve a sample handler locally and deliver a few events to it."""
+    """Run the upload pipeline sample on a local folder: no cloud, no emulator."""
     from ._demo import run
 
     sys.exit(run(target, echo=click.echo))

@@ -23,7 +23,10 @@ def test_demo_serves_delivers_and_dead_letters(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "under functions-framework" in out
-    assert "order 1001 again         binary      duplicate" in out
-    assert "dead_lettered   PermanentError: order 1002 has no items" in out
+    assert "report.txt again   binary      duplicate" in out
+    assert "empty.csv          structured  dead_lettered  PermanentError" in out
+    assert "logo.manifest.json: image/png, 32 bytes" in out
     assert "Dead letters in the local file (1)" in out
-    assert (tmp_path / ".portable" / "demo" / "dead-letters.db").exists()
+    inbox = tmp_path / ".portable" / "demo" / "inbox"
+    assert sorted(p.name for p in inbox.glob("*.manifest.json")) == [
+        "logo.manifest.json", "report.txt.manifest.json"]
