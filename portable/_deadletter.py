@@ -108,6 +108,10 @@ def describe_error(error: BaseException, retryable: bool) -> dict[str, Any]:
     }
 
 
+ALL = 2**31 - 1
+"""A ``list`` limit that means every letter."""
+
+
 class Sink(ABC):
     """What ``portable dlq`` and the pipeline need from a dead-letter backend."""
 
@@ -126,22 +130,19 @@ class Sink(ABC):
     def delete(self, letter_id: str) -> bool: ...
 
     def purge(self) -> int:
-        count = 0
-        for letter in self.iter_all():
-            count += self.delete(letter.id)
-        return count
+        return sum(self.delete(letter.id) for letter in list(self.iter_all()))
 
     def iter_all(self) -> Iterator[DeadLetter]:
-        while batch := self.list(1000):
-            yield from batch
-            if len(batch) < 1000:
-                return
+        """Every letter, oldest first (sinks that can page override this)."""
+        yield from self.list(ALL)
 
-    def redeliver(self, letter: DeadLetter) -> bool:
+    def redeliver(self, letter: DeadLetter, target: str | None = None) -> bool:
         """Send a platform's own dead letter (``letter.origin``) back where it came from.
 
-        Returns False when this sink cannot (the default); replay then runs the handler.
-        Sinks that read platform dead letters (SQS redrive, poison queues) override it.
+        ``target`` (``MODULE:HANDLER``, from ``portable dlq replay --handler``) is for letters
+        that can only be re-run, not re-sent (a poison blob). Returns False when this sink
+        cannot (the default); raise when trying failed. Sinks that read platform dead
+        letters (SQS redrive DLQs, poison queues, dead-letter topics) override it.
         """
         return False
 

@@ -38,10 +38,7 @@ def replay(
     report = ReplayReport()
     pipelines: dict[str, Pipeline] = {}
     for letter in letters:
-        if letter.origin and not url and not target and sink.redeliver(letter):
-            sink.delete(letter.id)
-            report.succeeded += 1
-            echo(f"{letter.id}: sent back to {letter.origin.get('source', 'its source')}")
+        if letter.origin and not url and _sent_back(sink, letter, target, report, echo):
             continue
         event = letter.cloudevent()
         if event is None:
@@ -71,6 +68,25 @@ def replay(
         report.succeeded += 1
         echo(f"{letter.id}: replayed {event.get('type')} {event.get('id')}")
     return report
+
+
+def _sent_back(sink: Sink, letter: DeadLetter, target: str | None, report: ReplayReport,
+               echo: Callable[[str], Any]) -> bool:
+    """Send a letter the platform dead-lettered itself back where it came from. True when
+    that was tried (a failure leaves the letter untouched: it is the platform's record);
+    False when the sink cannot, and the letter's CloudEvent is replayed like any other."""
+    source = (letter.origin or {}).get("source", "its source")
+    try:
+        sent = sink.redeliver(letter, target)
+    except Exception as exc:  # noqa: BLE001 - reported; the letter stays
+        report.failed += 1
+        echo(f"{letter.id}: could not send it back to {source}: {type(exc).__name__}: {exc}")
+        return True
+    if sent:
+        sink.delete(letter.id)
+        report.succeeded += 1
+        echo(f"{letter.id}: sent back to {source}")
+    return sent
 
 
 def _select(

@@ -208,7 +208,7 @@ class SQSSink(Sink):
         with self._reaching():
             self._sqs.send_message(QueueUrl=self.queue_url, **message)
 
-    def redeliver(self, letter: DeadLetter) -> bool:
+    def redeliver(self, letter: DeadLetter, target: str | None = None) -> bool:
         """Send a message SQS dead-lettered back to its source queue; False for any other."""
         origin = letter.origin or {}
         if origin.get("kind") != REDRIVE or not origin.get("source"):

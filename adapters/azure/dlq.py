@@ -128,18 +128,19 @@ class QueueSink(Sink):
     def purge(self) -> int:
         return self._delete(lambda letter: True)
 
-    def redeliver(self, letter: DeadLetter) -> bool:
+    def redeliver(self, letter: DeadLetter, target: str | None = None) -> bool:
         """Run a poison blob through ``target``'s blob-trigger path (see the module doc)."""
         origin = letter.origin or {}
         if origin.get("kind") != _platform.BLOB_POISON:
             return False
-        if self.target is None:
-            log(logging.WARNING, "poison blob not redelivered: the sink has no target= handler",
+        handler = target or self.target
+        if handler is None:
+            log(logging.WARNING, "poison blob not redelivered: no handler (--handler or target=)",
                 provider=_platform.PROVIDER, error=letter.id)
             return False
         try:
             with self._calls("redeliver"):
-                return self._redeliver_blob(origin)
+                return self._redeliver_blob(origin, handler)
         except PortableError as exc:  # replay goes on with the next letter
             log(logging.WARNING, f"poison blob not redelivered: {exc}",
                 provider=_platform.PROVIDER, error=letter.id, error_type=type(exc).__name__)
@@ -240,7 +241,7 @@ class QueueSink(Sink):
 
     # -- redelivery -------------------------------------------------------------------------
 
-    def _redeliver_blob(self, origin: dict[str, Any]) -> bool:
+    def _redeliver_blob(self, origin: dict[str, Any], handler: Any) -> bool:
         client = self._blobs.get().get_blob_client(origin["container"], origin["blob"])
         try:
             properties = client.get_blob_properties()
@@ -251,7 +252,7 @@ class QueueSink(Sink):
                 return False
             raise
         items = ingress.blob_client_items(client, properties)
-        pipeline = self._pipeline()
+        pipeline = self._pipeline(handler)
         same_version = str(properties.etag).strip('"') == str(origin.get("etag")).strip('"')
         for item in items:
             if item.event is not None and same_version:
@@ -263,8 +264,7 @@ class QueueSink(Sink):
         finally:
             pipeline.store.close()  # its sink is this sink: that stays open
 
-    def _pipeline(self) -> Pipeline:
-        target = self.target
+    def _pipeline(self, target: Any) -> Pipeline:
         if isinstance(target, str):
             from portable._serve import load_target
 

@@ -104,7 +104,7 @@ def test_platform_dead_letters_go_back_to_their_source(isolated_env: Path) -> No
             super().__init__()
             self.sent: list[str] = []
 
-        def redeliver(self, letter: DeadLetter) -> bool:
+        def redeliver(self, letter: DeadLetter, target: str | None = None) -> bool:
             self.sent.append(letter.id)
             return True
 
@@ -114,3 +114,33 @@ def test_platform_dead_letters_go_back_to_their_source(isolated_env: Path) -> No
     sink.put(letter)
     report = replay(sink, None, echo=lambda line: None)
     assert (report.succeeded, sink.sent, sink.list()) == (1, [letter.id], [])
+
+
+def test_a_failed_send_back_is_reported_and_the_letter_stays(isolated_env: Path) -> None:
+    from portable import MemorySink
+    from portable._replay import replay
+
+    class BrokenRedrive(MemorySink):
+        def redeliver(self, letter: DeadLetter, target: str | None = None) -> bool:
+            raise ConnectionError("source queue unreachable")
+
+    sink = BrokenRedrive()
+    letter = DeadLetter.build(RuntimeError("poison"), retryable=True, raw=b"{}")
+    letter.origin = {"source": "arn:aws:sqs:us-east-1:1:orders"}
+    sink.put(letter)
+    lines: list[str] = []
+    report = replay(sink, None, echo=lines.append)
+    assert report.failed == 1 and [x.id for x in sink.list()] == [letter.id]
+    assert "source queue unreachable" in lines[0]
+
+
+def test_purge_removes_more_letters_than_one_page(isolated_env: Path) -> None:
+    sink = SQLiteSink(f"sqlite:///{isolated_env / 'many.db'}")
+    for n in range(1100):
+        sink.put(DeadLetter.build(ValueError(str(n)), retryable=False, raw=b"x"))
+    assert sink.purge() == 1100 and sink.list() == []
+    for n in range(1001):
+        sink.put(DeadLetter.build(ValueError(str(n)), retryable=False, raw=b"x"))
+    from portable import Sink
+
+    assert Sink.purge(sink) == 1001  # the default, page-free implementation
