@@ -250,7 +250,7 @@ class Pipeline:
         self, event: CloudEvent, ctx: _context.Context, key: str, token: str, value: Any
     ) -> None:
         try:
-            text = json.dumps(value, ensure_ascii=False)
+            text = json.dumps(value)  # ASCII: a lone surrogate must not break the store
         except (TypeError, ValueError):
             self._log(
                 logging.WARNING,

@@ -28,31 +28,62 @@ def path_from_url(url: str) -> str:
 
 
 class _Database:
-    """One file, a connection per thread, a schema created on first use."""
+    """One file, a connection per thread, a schema created on first use.
+
+    A forked child never touches its parent's connections (SQLite forbids using a connection
+    across fork()): it opens its own, and leaves the inherited ones alone.
+    """
 
     def __init__(self, path: str, schema: str, timeout: float = 10.0) -> None:
         self.path = path
         self._schema = schema
         self._timeout = timeout
+        self._pid = os.getpid()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
+        self._inherited: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         parent = os.path.dirname(os.path.abspath(path))
         os.makedirs(parent, exist_ok=True)
 
     def connection(self) -> sqlite3.Connection:
+        if self._pid != os.getpid():
+            self._pid, self._lock = os.getpid(), threading.Lock()
+            self._inherited, self._connections = self._inherited + self._connections, []
+            self._local = threading.local()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(self._schema)
+            conn = self._open()
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
         return conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._use_wal(conn)
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(self._schema)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch to WAL (once per file: the mode persists). Processes opening a new file at
+        the same moment get SQLITE_BUSY here without the busy timeout applying: wait it out."""
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def close(self) -> None:
         with self._lock:
@@ -112,7 +143,8 @@ class SQLiteStore(Store):
             row = conn.execute("SELECT * FROM records WHERE key = ?", (key,)).fetchone()
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (busy, I/O error)
+                conn.execute("ROLLBACK")
             raise
         return _record(row)
 

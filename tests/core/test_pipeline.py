@@ -217,3 +217,10 @@ def test_custom_key_deduplicates_by_business_id() -> None:
 def test_unknown_pipeline_option_is_refused() -> None:
     with pytest.raises(TypeError, match="retries"):
         Pipeline(Recorder(), store="memory://", dlq="memory://", retries=3)
+
+
+def test_a_result_with_a_lone_surrogate_is_stored(tmp_path: Any) -> None:
+    p = pipeline(lambda ev: {"text": "half \ud800 pair"}, store=f"sqlite:///{tmp_path}/s.db")
+    assert p.process(event()).outcome is Outcome.PROCESSED
+    again = p.process(event())
+    assert again.outcome is Outcome.DUPLICATE and again.value == {"text": "half \ud800 pair"}

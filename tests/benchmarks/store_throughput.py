@@ -1,0 +1,113 @@
+"""Claim + complete throughput of each idempotency store, one client, one thread.
+
+    python -m tests.benchmarks.store_throughput [--pairs N] [--rounds R]
+
+One pair is what the pipeline writes for an event handled once: ``claim`` on a new key, then
+``finish(COMPLETED)`` with a small JSON result. Each store is measured ``rounds`` times on fresh
+keys; the table shows the best round (the least disturbed by other load on the machine) and
+the median. redis runs against a redis-server of its own on a free port (skipped, with a note,
+when redis-server is not installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+from portable import MemoryStore, Status, Store
+from portable._redis import RedisStore
+from portable._sqlite import SQLiteStore
+from tests.contract.backends import REDIS_HINT, RedisServer
+
+TARGETS = {"sqlite": 3000.0, "redis": 5000.0}
+"""pairs/s wanted on the 2-core reference machine (issue 3)."""
+LEASE = 300.0
+TTL = 86400.0
+RESULT = '{"status": "done", "items": 3}'
+
+
+def pairs_per_second(store: Store, pairs: int) -> float:
+    keys = [uuid.uuid4().hex for _ in range(pairs)]
+    started = time.perf_counter()
+    for key in keys:
+        now = time.time()
+        store.claim(key, key, now, now + LEASE, None)
+        store.finish(key, key, Status.COMPLETED, now + TTL, RESULT)
+    return pairs / (time.perf_counter() - started)
+
+
+@contextmanager
+def memory() -> Iterator[Store]:
+    yield MemoryStore()
+
+
+@contextmanager
+def sqlite() -> Iterator[Store]:
+    with tempfile.TemporaryDirectory() as folder:
+        store = SQLiteStore(f"sqlite:///{Path(folder) / 'bench.db'}")
+        yield store
+        store.close()
+
+
+@contextmanager
+def redis() -> Iterator[Store]:
+    binary = RedisServer.binary_path()
+    if binary is None:
+        raise LookupError(f"redis-server is not installed ({REDIS_HINT})")
+    server = RedisServer(binary)
+    server.up()
+    try:
+        store = RedisStore(f"{server.url}?prefix=bench:")
+        yield store
+        store.close()
+    finally:
+        server.down()
+
+
+STORES: dict[str, Callable[[], AbstractContextManager[Store]]] = {
+    "memory": memory,
+    "sqlite": sqlite,
+    "redis": redis,
+}
+
+
+def measure(name: str, pairs: int, rounds: int) -> list[float] | str:
+    """The rate of each round, or why the store was skipped."""
+    try:
+        with STORES[name]() as store:
+            pairs_per_second(store, min(pairs, 500))  # warm up: connections, scripts, caches
+            return [pairs_per_second(store, pairs) for _ in range(rounds)]
+    except LookupError as exc:
+        return str(exc)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.benchmarks.store_throughput",
+        description="claim+complete throughput of each store",
+    )
+    parser.add_argument("--pairs", type=int, default=5000, help="claim+complete pairs per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    print(f"claim+complete pairs/s, one client, {args.pairs} pairs x {args.rounds} rounds")
+    print(f"{'store':<8}{'best':>10}{'median':>10}{'target':>10}  verdict")
+    for name in STORES:
+        rates = measure(name, args.pairs, args.rounds)
+        if isinstance(rates, str):
+            print(f"{name:<8}{'-':>10}{'-':>10}{'':>10}  skipped: {rates}")
+            continue
+        target = TARGETS.get(name)
+        best, median = max(rates), statistics.median(rates)
+        verdict = "-" if target is None else ("ok" if best >= target else "BELOW TARGET")
+        shown = "" if target is None else f"{target:,.0f}"
+        print(f"{name:<8}{best:>10,.0f}{median:>10,.0f}{shown:>10}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
