@@ -1,14 +1,18 @@
 """The Google Cloud adapter: Eventarc CloudEvents, legacy background events, Pub/Sub push,
-pulled messages and Cloud Storage notifications to CloudEvents, and the functions-framework
-entries. Importing it loads no Google Cloud SDK (nor functions-framework: the entries import
-it when they are built).
+pulled messages and Cloud Storage notifications to CloudEvents; CloudEvents to Pub/Sub
+messages; the functions-framework entries. The Firestore store (``firestore://``) and the
+Pub/Sub dead-letter sink (``pubsub://``) are reached by URL. Importing it loads no Google Cloud
+SDK (nor functions-framework: the entries import it when they are built).
 
 >>> from adapters import gcp
 >>> main = gcp.cloud_function(handle)   # functions-framework --target main (cloudevent)
 >>> push = gcp.push_handler(handle)     # HTTP target of a Pub/Sub push subscription
+>>> gcp.publish(event, "projects/P/topics/T")   # CloudEvents Pub/Sub binding, binary mode
 """
 
+from .egress import from_cloudevent, publish
 from .entry import cloud_function, push_handler
 from .ingress import read_http, to_cloudevents
 
-__all__ = ["cloud_function", "push_handler", "read_http", "to_cloudevents"]
+__all__ = ["cloud_function", "from_cloudevent", "publish", "push_handler", "read_http",
+           "to_cloudevents"]

@@ -20,7 +20,14 @@ from typing import Any
 from cloudevents.http import CloudEvent
 
 from portable._errors import MalformedEventError
-from portable._events import content_id, decode_base64, decode_data, from_binary, new_event
+from portable._events import (
+    content_id,
+    decode_base64,
+    decode_data,
+    from_binary,
+    from_json,
+    new_event,
+)
 from portable.storage import GCP_PREFIX
 
 PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
@@ -98,9 +105,11 @@ def is_pulled_message(payload: Any) -> bool:
 def resolve(event: CloudEvent) -> CloudEvent:
     """A ``messagePublished`` event -> the CloudEvent its message carries, if any; any other
     event unchanged. Invalid base64 in the message data is a MalformedEventError."""
+    if event.get("type") != PUBLISHED:
+        return event
     data = event.get_data()
     message = data.get("message") if isinstance(data, Mapping) else None
-    if event.get("type") != PUBLISHED or not isinstance(message, Mapping):
+    if not isinstance(message, Mapping):
         return event
     attributes = _attributes(message)
     payload = _payload(message)
@@ -123,6 +132,17 @@ def _payload(message: Mapping[str, Any]) -> bytes | None:
     if data is None or data == "":
         return None
     return decode_base64(data, "Pub/Sub message data")
+
+
+def _is_structured(attributes: Mapping[str, str]) -> bool:
+    """The Pub/Sub binding's structured mode: the whole CloudEvent is the message data."""
+    content_type = next((v for k, v in attributes.items() if k.lower() == "content-type"), "")
+    return content_type.lower().startswith("application/cloudevents")
+
+
+def _structured_cloudevent(attributes: dict[str, str], payload: bytes | None,
+                           outer: CloudEvent) -> CloudEvent:
+    return from_json(payload or b"")
 
 
 def _carries_cloudevent(attributes: Mapping[str, str]) -> bool:
@@ -160,6 +180,7 @@ def _storage_event(attributes: dict[str, str], payload: bytes | None,
 
 _CARRIED: tuple[tuple[Callable[[Mapping[str, str]], bool],
                       Callable[[dict[str, str], bytes | None, CloudEvent], CloudEvent]], ...] = (
+    (_is_structured, _structured_cloudevent),
     (_carries_cloudevent, _carried_cloudevent),
     (_is_notification, _storage_event),
 )

@@ -41,7 +41,8 @@ def b64(obj: Any) -> str:
 
 def test_exports_exactly_the_public_entry_points() -> None:
     assert sorted(adapters.gcp.__all__) == [
-        "cloud_function", "push_handler", "read_http", "to_cloudevents"]
+        "cloud_function", "from_cloudevent", "publish", "push_handler", "read_http",
+        "to_cloudevents"]
 
 
 # -- the functions-framework conformance pairs ---------------------------------------------

@@ -1,0 +1,1 @@
+"""The hello sample on Google Cloud (deploy.sh deploys it with gcloud)."""
