@@ -2,35 +2,90 @@
 Azure Functions, Google Cloud Functions or locally, with the same idempotency, retry and
 dead-letter behaviour everywhere.
 
-Importing this package loads no cloud SDK (nor tenacity): cold starts stay short.
+Importing this package loads no cloud SDK (nor tenacity), and not even its own modules: each
+public name is imported on first use (PEP 562), so an entry pays only for what it uses and
+cold starts stay short.
 """
 
-from cloudevents.http import CloudEvent
+import importlib as _importlib
+import typing as _typing
 
-from . import storage
-from ._app import App, handler
-from ._breaker import CircuitBreaker
-from ._context import Context, context
-from ._deadletter import DeadLetter, MemorySink, Sink
-from ._errors import (
-    CircuitOpenError,
-    ConfigurationError,
-    EventInProgress,
-    IdempotencyKeyReused,
-    MalformedEventError,
-    NotAStorageEvent,
-    PermanentError,
-    PortableError,
-    RetryableError,
-    SinkUnavailable,
-    StoreUnavailable,
-    UnknownRouteError,
-)
-from ._events import from_json, new_event, to_json, to_structured
-from ._pipeline import Outcome, Pipeline, Result
-from ._retry import RetryPolicy
-from ._store import MemoryStore, Record, Status, Store
 from ._version import __version__
+
+if _typing.TYPE_CHECKING:
+    from cloudevents.http import CloudEvent
+
+    from . import storage
+    from ._app import App, handler
+    from ._breaker import CircuitBreaker
+    from ._context import Context, context
+    from ._deadletter import DeadLetter, MemorySink, Sink
+    from ._errors import (
+        CircuitOpenError,
+        ConfigurationError,
+        EventInProgress,
+        IdempotencyKeyReused,
+        MalformedEventError,
+        NotAStorageEvent,
+        ObjectNotFound,
+        PermanentError,
+        PortableError,
+        RetryableError,
+        SinkUnavailable,
+        StoreUnavailable,
+        UnknownRouteError,
+    )
+    from ._events import from_json, new_event, to_json, to_structured
+    from ._pipeline import Outcome, Pipeline, Result
+    from ._retry import RetryPolicy
+    from ._store import MemoryStore, Record, Status, Store
+
+# public name -> the module that defines it
+_ORIGINS: dict[str, str] = {
+    "CloudEvent": "cloudevents.http",
+    "storage": "portable.storage",
+    **dict.fromkeys(("App", "handler"), "portable._app"),
+    "CircuitBreaker": "portable._breaker",
+    **dict.fromkeys(("Context", "context"), "portable._context"),
+    **dict.fromkeys(("DeadLetter", "MemorySink", "Sink"), "portable._deadletter"),
+    **dict.fromkeys(
+        (
+            "CircuitOpenError",
+            "ConfigurationError",
+            "EventInProgress",
+            "IdempotencyKeyReused",
+            "MalformedEventError",
+            "NotAStorageEvent",
+            "ObjectNotFound",
+            "PermanentError",
+            "PortableError",
+            "RetryableError",
+            "SinkUnavailable",
+            "StoreUnavailable",
+            "UnknownRouteError",
+        ),
+        "portable._errors",
+    ),
+    **dict.fromkeys(("from_json", "new_event", "to_json", "to_structured"), "portable._events"),
+    **dict.fromkeys(("Outcome", "Pipeline", "Result"), "portable._pipeline"),
+    "RetryPolicy": "portable._retry",
+    **dict.fromkeys(("MemoryStore", "Record", "Status", "Store"), "portable._store"),
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    origin = _ORIGINS.get(name)
+    if origin is None:
+        raise AttributeError(f"module 'portable' has no attribute {name!r}")
+    module = _importlib.import_module(origin)
+    value = module if name == "storage" else getattr(module, name)
+    globals()[name] = value  # the next lookup is an ordinary global
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "App",
@@ -46,6 +101,7 @@ __all__ = [
     "MemorySink",
     "MemoryStore",
     "NotAStorageEvent",
+    "ObjectNotFound",
     "Outcome",
     "PermanentError",
     "Pipeline",

@@ -6,6 +6,7 @@ Every error the library raises on purpose is a ``PortableError``::
     ├── PermanentError            retrying cannot help: dead-letter now
     │   ├── MalformedEventError   a delivery that is not a valid CloudEvent / provider payload
     │   ├── NotAStorageEvent      storage.object_event() on a non-storage event
+    │   ├── ObjectNotFound        storage.open() of an object that is not there
     │   ├── UnknownRouteError     no route of an App matches the event
     │   └── IdempotencyKeyReused  same idempotency key, different payload
     ├── RetryableError            transient: retry here or let the platform redeliver
@@ -35,6 +36,14 @@ class MalformedEventError(PermanentError):
 
 class NotAStorageEvent(PermanentError):
     """``storage.object_event`` was given an event that is not about a stored object."""
+
+
+class ObjectNotFound(PermanentError, FileNotFoundError):
+    """The object, its bucket or container, or the version an event announced is not there.
+
+    Permanent (retrying cannot bring back an object deleted or overwritten since the event),
+    and a FileNotFoundError, so ``except FileNotFoundError`` works for every URL.
+    """
 
 
 class UnknownRouteError(PermanentError):

@@ -20,7 +20,7 @@ import shutil
 from typing import IO, Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, ObjectNotFound
 
 # URL scheme -> (module, class, extra). Every class has a no-argument constructor.
 BACKENDS: dict[str, tuple[str, str, str | None]] = {
@@ -94,7 +94,11 @@ class FileObjects:
     """``file://`` URLs (percent-encoded paths): the local folder provider's objects."""
 
     def open_read(self, url: str, version: str | None) -> IO[bytes]:
-        return builtins.open(_path(url), "rb")
+        path = _path(url)
+        try:
+            return builtins.open(path, "rb")
+        except FileNotFoundError:
+            raise ObjectNotFound(f"{url}: no such file") from None
 
     def write(self, url: str, stream: IO[bytes], content_type: str | None) -> None:
         path = _path(url)

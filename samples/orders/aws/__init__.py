@@ -1,0 +1,1 @@
+"""The order flow on AWS Lambda (template.yaml deploys it with SAM)."""

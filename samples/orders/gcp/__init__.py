@@ -1,0 +1,1 @@
+"""The order flow on Google Cloud (deploy.sh deploys it with gcloud)."""

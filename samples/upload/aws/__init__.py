@@ -1,0 +1,1 @@
+"""The upload pipeline on AWS Lambda (template.yaml deploys it with SAM)."""

@@ -1,0 +1,1 @@
+"""The upload pipeline on Google Cloud (deploy.sh deploys it with gcloud)."""
