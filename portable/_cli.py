@@ -130,16 +130,40 @@ def dlq_purge(dlq_url: str | None, yes: bool) -> None:
 
 @main.command()
 @click.argument("target", metavar="MODULE:HANDLER")
-@click.option("--folder", type=click.Path(file_okay=False), required=True,
+@click.option("--aws", is_flag=True,
+              help="moto: an S3 bucket notifying an SQS queue, polled into the Lambda entry.")
+@click.option("--azure", is_flag=True,
+              help="Azurite: a blob container and a queue, into the blob and queue triggers.")
+@click.option("--gcp", is_flag=True,
+              help="Pub/Sub push into the push entry; Cloud Storage objects into the Eventarc "
+                   "entry (gcloud's Pub/Sub emulator, gcp-storage-emulator).")
+@click.option("--folder", type=click.Path(file_okay=False), default=None,
               help="Watch this folder: new, changed and removed files become storage events.")
 @click.option("--port", type=int, default=None, help="Port of the served handler (default: free).")
 @click.option("--interval", type=float, default=0.5, show_default=True, help="Poll interval (s).")
-def dev(target: str, folder: str, port: int | None, interval: float) -> None:
-    """Serve a handler and feed it live events from local sources until Ctrl-C."""
-    from ._dev import run
+def dev(target: str, aws: bool, azure: bool, gcp: bool, folder: str | None, port: int | None,
+        interval: float) -> None:
+    """Serve a handler and feed it live events from local emulators or a folder until Ctrl-C.
 
-    os.makedirs(folder, exist_ok=True)
-    sys.exit(run(target, folder, port=port, interval=interval, echo=_echo_now))
+    Emulators start on free loopback ports unless AWS_ENDPOINT_URL, AzureWebJobsStorage,
+    PUBSUB_EMULATOR_HOST or STORAGE_EMULATOR_HOST name running ones.
+    """
+    from ._dev import run
+    from ._errors import ConfigurationError
+
+    providers = [name for name, wanted in (("aws", aws), ("azure", azure), ("gcp", gcp))
+                 if wanted]
+    if not providers and folder is None:
+        raise click.UsageError("name at least one event source: --aws, --azure, --gcp or "
+                               "--folder PATH")
+    if folder is not None:
+        os.makedirs(folder, exist_ok=True)
+    try:
+        code = run(target, providers=providers, folder=folder, port=port, interval=interval,
+                   echo=_echo_now)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+    sys.exit(code)
 
 
 def _echo_now(line: str) -> None:
