@@ -11,9 +11,9 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, TypeGuard
 
 from cloudevents.http import CloudEvent
 
@@ -33,19 +33,42 @@ def new_event(attributes: Mapping[str, Any], data: Any = None) -> CloudEvent:
     ``source`` and ``type``, and ``time`` stays absent unless given. Attributes whose value is
     None are dropped, which lets adapters map optional fields without branches.
     """
-    attrs = {k: v for k, v in attributes.items() if v is not None}
+    attrs: dict[str, Any] = {}
+    for name, value in attributes.items():  # one pass: drop None, check each (every event)
+        if value is None:
+            continue
+        if name not in _CONTEXT_ATTRIBUTES:
+            _check_name(name)
+        if value.__class__ is not str and not isinstance(value, str | int | bool):
+            raise _not_a_string(name, value)
+        attrs[name] = value
     attrs.setdefault("specversion", "1.0")
-    validate_attributes(attrs)
-    event = CloudEvent(attrs, data)
-    if "time" not in attrs:
-        del event["time"]
+    _check_required(attrs)
+    # The SDK's constructor is skipped: it would lower-case names already checked to be lower
+    # case, check the required ones again and invent a ``time`` for us to delete, together as
+    # costly as converting the whole delivery (tests/benchmarks/conversion.py). The 1.x API
+    # (pinned) keeps exactly these two fields; tests/test_fast_paths.py checks that the
+    # result equals what the constructor builds.
+    event: CloudEvent = CloudEvent.__new__(CloudEvent)
+    event._attributes = attrs
+    event.data = data
     return event
 
 
 def validate_attributes(attrs: Mapping[str, Any]) -> None:
     """Raise MalformedEventError naming the first problem with a set of context attributes."""
-    missing = [name for name in REQUIRED if not attrs.get(name)]
-    if missing:
+    _check_required(attrs)
+    for name, value in attrs.items():
+        if name not in _CONTEXT_ATTRIBUTES:
+            _check_name(name)
+        if value.__class__ is not str and not isinstance(value, str | int | bool):
+            raise _not_a_string(name, value)
+
+
+def _check_required(attrs: Mapping[str, Any]) -> None:
+    if not (attrs.get("id") and attrs.get("source") and attrs.get("type")
+            and attrs.get("specversion")):
+        missing = [name for name in REQUIRED if not attrs.get(name)]
         raise MalformedEventError(
             f"CloudEvent is missing required attribute(s): {', '.join(missing)}"
         )
@@ -53,15 +76,19 @@ def validate_attributes(attrs: Mapping[str, Any]) -> None:
         raise MalformedEventError(
             f"unsupported CloudEvents specversion {attrs['specversion']!r}; only '1.0' is accepted"
         )
-    for name, value in attrs.items():
-        if not _NAME.match(name):
-            raise MalformedEventError(
-                f"invalid CloudEvent attribute name {name!r}: use 1-20 lowercase letters or digits"
-            )
-        if not isinstance(value, str | int | bool):
-            raise MalformedEventError(
-                f"CloudEvent attribute {name!r} must be a string, not {type(value).__name__}"
-            )
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise MalformedEventError(
+            f"invalid CloudEvent attribute name {name!r}: use 1-20 lowercase letters or digits"
+        )
+
+
+def _not_a_string(name: str, value: object) -> MalformedEventError:
+    return MalformedEventError(
+        f"CloudEvent attribute {name!r} must be a string, not {type(value).__name__}"
+    )
 
 
 def is_structured(obj: object) -> bool:
@@ -218,21 +245,47 @@ def _is_json_type(content_type: object) -> bool:
     return media == "application/json" or media.endswith("+json") or media == "text/json"
 
 
+def is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, answered at once for the dicts that parsed JSON is made
+    of (the ABC check costs more than the rest of reading a field)."""
+    return value.__class__ is dict or isinstance(value, Mapping)
+
+
 SHAPE_ERRORS = (LookupError, TypeError, AttributeError, ValueError)
 """What reading a field of the wrong shape raises (a list where an object was expected...)."""
 
 
-@contextmanager
-def reading(what: str | None = None) -> Iterator[None]:
+class reading:
     """Any failure while converting a payload becomes a MalformedEventError (prefixed with
-    ``what``), so a field of the wrong shape is bad input, never a crash of the batch."""
+    ``what``), so a field of the wrong shape is bad input, never a crash of the batch.
+
+    A class rather than a ``@contextmanager`` generator: it wraps every event converted, and
+    a generator-based manager costs several times more to enter and leave.
+    """
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str | None = None) -> None:
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if exc is None:
+            return
+        if isinstance(exc, MalformedEventError):
+            if self.what:
+                raise MalformedEventError(f"{self.what}: {exc}") from None
+            return  # unchanged
+        if isinstance(exc, SHAPE_ERRORS):
+            raise wrong_shape(exc, self.what) from None
+
+
+def wrong_shape(exc: BaseException, what: str | None = None) -> MalformedEventError:
+    """The MalformedEventError for one of :data:`SHAPE_ERRORS` raised while reading a payload
+    (what :class:`reading` raises; hot paths catch SHAPE_ERRORS themselves, which is free
+    when nothing is raised)."""
     prefix = f"{what}: " if what else ""
-    try:
-        yield
-    except MalformedEventError as exc:
-        if not prefix:
-            raise
-        raise MalformedEventError(f"{prefix}{exc}") from None
-    except SHAPE_ERRORS as exc:
-        raise MalformedEventError(
-            f"{prefix}a field has the wrong shape ({type(exc).__name__}: {exc})") from None
+    return MalformedEventError(f"{prefix}a field has the wrong shape ({type(exc).__name__}: {exc})")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -142,8 +142,9 @@ class MemoryStore(Store):
             current = self._records.get(key)
             if current is None or current.token != token:
                 return False
-            self._records[key] = replace(
-                current, status=status, expires_at=expires_at, result=result
+            self._records[key] = Record(  # not dataclasses.replace: 3x slower, every event
+                key, status, token, expires_at, current.attempts, current.first_seen, result,
+                current.payload_hash
             )
             return True
 

@@ -14,13 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus
 
 from cloudevents.http import CloudEvent
 
 from ._errors import NotAStorageEvent
-from ._objects import open, read, write  # noqa: A004 - storage.open streams an object
+
+if TYPE_CHECKING:
+    from ._objects import open, read, write  # noqa: A004 - storage.open streams an object
 
 __all__ = ["ACTIONS", "ARCHIVED", "CREATED", "DELETED", "UPDATED", "StorageObjectEvent",
            "action_of", "object_event", "open", "read", "write"]
@@ -66,6 +68,18 @@ GCP_ACTIONS: dict[str, str] = {
 }
 
 LOCAL_ACTIONS: dict[str, str] = {"created": CREATED, "deleted": DELETED}
+
+_OBJECT_ACCESS = frozenset({"open", "read", "write"})
+
+
+def __getattr__(name: str) -> Any:
+    """``open``, ``read`` and ``write`` load object access (and shutil...) on first use: an
+    entry that only reads the storage view does not pay for it at cold start."""
+    if name in _OBJECT_ACCESS:
+        from . import _objects
+
+        return getattr(_objects, name)
+    raise AttributeError(f"module 'portable.storage' has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

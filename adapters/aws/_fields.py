@@ -7,29 +7,39 @@ portable/): every adapter reads nested JSON and turns epoch timestamps into Clou
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from portable._errors import MalformedEventError
+from portable._events import is_mapping
 
 
-def require(obj: Any, *path: str, what: str) -> Any:
-    """``obj[path[0]][path[1]]...``; MalformedEventError naming the first missing step."""
+def require(obj: Any, *path: str, what: str, at: str = "") -> Any:
+    """``obj[path[0]][path[1]]...``; MalformedEventError naming the first missing step.
+    ``at``: where ``obj`` itself sits in the payload (``"s3.object"``), for the message."""
     node = obj
-    for depth, name in enumerate(path, start=1):
-        if not isinstance(node, Mapping) or node.get(name) is None:
-            raise MalformedEventError(f"{what} has no {'.'.join(path[:depth])}")
-        node = node[name]
+    for name in path:  # every field of every event: the plain loop, the error path apart
+        node = node.get(name) if node.__class__ is dict or is_mapping(node) else None
+        if node is None:
+            raise MalformedEventError(f"{what} has no {_missing(obj, path, at)}")
     return node
 
 
-def text(obj: Any, *path: str, what: str) -> str:
+def text(obj: Any, *path: str, what: str, at: str = "") -> str:
     """A required, non-empty string field."""
-    value = require(obj, *path, what=what)
-    if not isinstance(value, str) or not value:
-        raise MalformedEventError(f"{what} field {'.'.join(path)} must be a non-empty string")
+    value = require(obj, *path, what=what, at=at)
+    if value.__class__ is not str and not isinstance(value, str) or not value:
+        where = ".".join((at, *path) if at else path)
+        raise MalformedEventError(f"{what} field {where} must be a non-empty string")
     return value
+
+
+def _missing(obj: Any, path: tuple[str, ...], at: str) -> str:
+    """The dotted path up to the first step that is missing."""
+    node, depth = obj, 0
+    while depth < len(path) and is_mapping(node) and node.get(path[depth]) is not None:
+        node, depth = node[path[depth]], depth + 1
+    return ".".join(((at,) if at else ()) + path[: depth + 1])
 
 
 def rfc3339(epoch_seconds: float) -> str:

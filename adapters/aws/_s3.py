@@ -76,33 +76,51 @@ def from_notification(obj: dict[str, Any]) -> list[CloudEvent]:
 
 
 def from_record(record: dict[str, Any]) -> CloudEvent:
-    what = "S3 notification record"
-    bucket = text(record, "s3", "bucket", "name", what=what)
-    key = text(record, "s3", "object", "key", what=what)
-    name = text(record, "eventName", what=what).removeprefix(COMPATIBLE_PREFIX)
+    bucket, obj, key, name = _record_fields(record)
     origin = record.get("eventSource") or NOTIFICATION_SOURCE
     return new_event({
-        "id": record_id(record),
+        "id": record_id(record, bucket, key, obj),
         "source": f"{origin}.{record.get('awsRegion') or ''}.{bucket}",
-        "type": AWS_PREFIX + name,
-        "subject": unquote_plus(key),
+        "type": AWS_PREFIX + name.removeprefix(COMPATIBLE_PREFIX),
+        "subject": unquote_plus(key) if "+" in key or "%" in key else key,
         "time": event_time(record.get("eventTime")),
         "datacontenttype": JSON,
     }, record)
 
 
-def record_id(record: dict[str, Any]) -> str:
-    """The CloudEvent id of a notification record (module docstring)."""
+def _record_fields(record: dict[str, Any]) -> tuple[str, dict[str, Any], str, str]:
+    """The bucket name, ``s3.object``, the key as sent and the eventName of a record.
+
+    Read directly first: walking each path with :func:`require` costs more than the rest of
+    the conversion. Only a record that fails that walk goes through :func:`require` and
+    :func:`text`, for the message naming the field that is wrong.
+    """
+    try:
+        s3 = record["s3"]
+        obj = s3["object"]
+        bucket, key, name = s3["bucket"]["name"], obj["key"], record["eventName"]
+        if str is bucket.__class__ is key.__class__ is name.__class__ and bucket and key and name:
+            return bucket, obj, key, name
+    except (LookupError, TypeError):
+        pass
     what = "S3 notification record"
-    obj = require(record, "s3", "object", what=what)
+    s3 = require(record, "s3", what=what)
+    bucket = text(s3, "bucket", "name", what=what, at="s3")
+    obj = require(s3, "object", what=what, at="s3")
+    key = text(obj, "key", what=what, at="s3.object")
+    return bucket, obj, key, text(record, "eventName", what=what)
+
+
+def record_id(record: dict[str, Any], bucket: str, key: str, obj: dict[str, Any]) -> str:
+    """The CloudEvent id of a notification record (module docstring), from its fields read
+    already: the bucket name, the object key as sent, ``s3.object``."""
     response = record.get("responseElements") or {}
     request_id, host_id = response.get("x-amz-request-id"), response.get("x-amz-id-2")
     sequencer = obj.get("sequencer")
     if request_id and host_id:
-        return ".".join(part for part in (request_id, host_id, sequencer) if part)
-    return content_id(text(record, "s3", "bucket", "name", what=what),
-                      text(obj, "key", what=what + " s3.object"), obj.get("versionId"),
-                      sequencer, record.get("eventName"), record.get("eventTime"))
+        return f"{request_id}.{host_id}.{sequencer}" if sequencer else f"{request_id}.{host_id}"
+    return content_id(bucket, key, obj.get("versionId"), sequencer,
+                      record.get("eventName"), record.get("eventTime"))
 
 
 def is_eventbridge(event: dict[str, Any]) -> bool:

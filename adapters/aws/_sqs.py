@@ -24,7 +24,9 @@ MAX_ATTRIBUTES = 10
 MAX_MESSAGE_BYTES = 262_144
 STRING = "String"
 NUMBER = "Number"
-_INVALID_TEXT = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The complement of that character set, spelled out: the negated form ``[^\t\n\r\x20-...]``
+# matches the same characters but takes ~4 ms to compile, paid by every cold start.
+_INVALID_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NAME = re.compile(r"^(?!\.)(?!.*\.\.)(?!(?i:aws|amazon)\.)[A-Za-z0-9_.-]{1,256}(?<!\.)$")
 _SQS_HOST = re.compile(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 

@@ -29,8 +29,7 @@ Anything else raises MalformedEventError naming what was expected.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from cloudevents.http import CloudEvent
@@ -61,13 +60,12 @@ DESTINATION_TYPES = {"Success": "Lambda Function Invocation Result - Success"}
 DESTINATION_FAILURE_TYPE = "Lambda Function Invocation Result - Failure"
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """What the platform acknowledges or redelivers as one: an SQS message, or a whole
     asynchronous invocation. ``error`` is set (and ``events`` empty) when it is malformed."""
 
     raw: Any
-    events: list[CloudEvent] = field(default_factory=list)
+    events: list[CloudEvent]
     message_id: str | None = None
     attempt: int | None = None
     ordered: bool = False
@@ -102,8 +100,12 @@ def items(payload: Any) -> list[Item]:
 def is_sqs_batch(payload: Any) -> bool:
     """A batch from an SQS event source mapping (answered with ``batchItemFailures``)."""
     records = payload.get("Records") if isinstance(payload, dict) else None
-    return isinstance(records, list) and any(
-        isinstance(record, dict) and record.get("eventSource") == SQS_SOURCE for record in records)
+    if not isinstance(records, list):
+        return False
+    for record in records:  # a loop, not any(): asked of every payload
+        if isinstance(record, dict) and record.get("eventSource") == SQS_SOURCE:
+            return True
+    return False
 
 
 # -- the forms a message can take, tried in order -------------------------------------------

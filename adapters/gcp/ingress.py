@@ -21,13 +21,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cloudevents.http import CloudEvent
 
 from portable._errors import MalformedEventError
-from portable._events import from_binary, from_structured, reading
+from portable._events import (
+    SHAPE_ERRORS,
+    from_binary,
+    from_structured,
+    is_mapping,
+    reading,
+    wrong_shape,
+)
 
 from ._legacy import from_legacy, is_legacy
 from ._pubsub import is_pulled_message, published, pulled, resolve
@@ -40,8 +46,7 @@ BINARY_HEADERS = frozenset({"ce-specversion", "ce-id", "ce-source", "ce-type"})
 TOPIC_IN_PATH = re.compile(r"projects/[^/?]+/topics/[^/?]+")
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """What the platform acknowledges or redelivers as one (an HTTP request, a pulled
     message): its CloudEvents, and the attempt number the platform reported (Pub/Sub's
     ``deliveryAttempt``, sent only with a dead-letter policy; None elsewhere)."""
@@ -67,7 +72,10 @@ def read(payload: Any, headers: Mapping[str, str] | None = None, *,
     """:func:`to_cloudevents`, with the delivery's attempt number."""
     if headers is not None or isinstance(payload, bytes | str):
         return read_http(headers or {}, payload, topic=topic)
-    return _guarded(lambda: _read_object(payload, subscription, topic))
+    try:
+        return _read_object(payload, subscription, topic)
+    except SHAPE_ERRORS as exc:  # a field of the wrong shape is bad input
+        raise wrong_shape(exc) from None
 
 
 def read_http(headers: Mapping[str, str], body: bytes | str, path: str = "", *,
@@ -88,11 +96,12 @@ def read_http(headers: Mapping[str, str], body: bytes | str, path: str = "", *,
 
 
 def _read_object(payload: Any, subscription: str | None, topic: str | None) -> Item:
-    if isinstance(payload, CloudEvent):
-        return Item(payload, [resolve(payload)])
-    if is_pulled_message(payload):
-        return Item(payload, [pulled(payload, subscription=subscription, topic=topic)],
-                    _attempt(getattr(payload, "delivery_attempt", None)))
+    if payload.__class__ is not dict:  # parsed JSON, the common case, is neither of these
+        if isinstance(payload, CloudEvent):
+            return Item(payload, [resolve(payload)])
+        if is_pulled_message(payload):
+            return Item(payload, [pulled(payload, subscription=subscription, topic=topic)],
+                        _attempt(getattr(payload, "delivery_attempt", None)))
     return _from_value(payload, topic, raw=payload, subscription=subscription)
 
 
@@ -100,45 +109,42 @@ def _from_value(value: Any, topic: str | None, *, raw: Any,
                 subscription: str | None = None) -> Item:
     if isinstance(value, list):  # a CloudEvents batch
         return Item(raw, [resolve(from_structured(entry)) for entry in value])
-    if isinstance(value, Mapping):
+    if value.__class__ is dict or is_mapping(value):
         for matches, convert in _FORMS:
             if matches(value):
-                events, attempt = convert(value, topic, subscription)
-                return Item(raw, events, attempt)
+                return convert(value, raw, topic, subscription)
     raise MalformedEventError(_unrecognised(value))
 
 
 # -- the forms of a JSON object, tried in order ---------------------------------------------
 
-Converted = tuple[list[CloudEvent], int | None]
-
-
 def _is_structured(obj: Mapping[str, Any]) -> bool:
     return "specversion" in obj
 
 
-def _structured(obj: Mapping[str, Any], topic: str | None, subscription: str | None) -> Converted:
-    return [resolve(from_structured(dict(obj)))], None
+def _structured(obj: Mapping[str, Any], raw: Any, topic: str | None,
+                subscription: str | None) -> Item:
+    return Item(raw, [resolve(from_structured(dict(obj)))])
 
 
-def _legacy(obj: Mapping[str, Any], topic: str | None, subscription: str | None) -> Converted:
-    return [from_legacy(obj)], None
+def _legacy(obj: Mapping[str, Any], raw: Any, topic: str | None, subscription: str | None) -> Item:
+    return Item(raw, [from_legacy(obj)])
 
 
 def _is_push(obj: Mapping[str, Any]) -> bool:
     return isinstance(obj.get("message"), Mapping)
 
 
-def _push(obj: Mapping[str, Any], topic: str | None, subscription: str | None) -> Converted:
+def _push(obj: Mapping[str, Any], raw: Any, topic: str | None, subscription: str | None) -> Item:
     named = obj.get("subscription")
     if named is not None and not isinstance(named, str):
         raise MalformedEventError("Pub/Sub push field subscription must be a string")
     event = published(obj["message"], subscription=named or subscription, topic=topic)
-    return [event], _attempt(obj.get("deliveryAttempt"))
+    return Item(raw, [event], _attempt(obj.get("deliveryAttempt")))
 
 
 _FORMS: tuple[tuple[Callable[[Mapping[str, Any]], bool],
-                    Callable[[Mapping[str, Any], str | None, str | None], Converted]], ...] = (
+                    Callable[[Mapping[str, Any], Any, str | None, str | None], Item]], ...] = (
     (_is_structured, _structured),
     (is_legacy, _legacy),
     (_is_push, _push),

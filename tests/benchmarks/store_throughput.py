@@ -23,6 +23,7 @@ from pathlib import Path
 from portable import MemoryStore, Status, Store
 from portable._redis import RedisStore
 from portable._sqlite import SQLiteStore
+from tests.benchmarks._table import Row, Target, skipped
 from tests.contract.backends import REDIS_HINT, RedisServer
 
 TARGETS = {"sqlite": 3000.0, "redis": 5000.0}
@@ -85,6 +86,23 @@ def measure(name: str, pairs: int, rounds: int) -> list[float] | str:
             return [pairs_per_second(store, pairs) for _ in range(rounds)]
     except LookupError as exc:
         return str(exc)
+
+
+def rows(quick: bool = False, pairs: int = 5000, rounds: int = 3) -> list[Row]:
+    """The best round of each store, for the one table of ``python -m tests.benchmarks``."""
+    pairs, rounds = (20, 1) if quick else (pairs, rounds)
+    out = []
+    for name in STORES:
+        case = f"store: claim+complete pairs, {name}"
+        rates = measure(name, pairs, rounds)
+        if isinstance(rates, str):
+            out.append(skipped(case, rates))
+            continue
+        target = TARGETS.get(name)
+        out.append(Row(case, max(rates), "pairs/s",
+                       target=None if target is None else Target(target, at_least=True),
+                       note=f"median {statistics.median(rates):,.0f}"))
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
