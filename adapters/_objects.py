@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import IO
 
-from portable._errors import ConfigurationError, ObjectNotFound, PortableError
+from portable._errors import ConfigurationError, PortableError
 
 BUFFER = 1024 * 1024
 

@@ -15,14 +15,16 @@ from ._version import __version__
 if _typing.TYPE_CHECKING:
     from cloudevents.http import CloudEvent
 
-    from . import storage
+    from . import storage, testing
     from ._app import App, handler
     from ._breaker import CircuitBreaker
-    from ._context import Context, context
+    from ._context import Context, context, derived_id
     from ._deadletter import DeadLetter, MemorySink, Sink
+    from ._emit import emit
     from ._errors import (
         CircuitOpenError,
         ConfigurationError,
+        DataValidationError,
         EventInProgress,
         IdempotencyKeyReused,
         MalformedEventError,
@@ -44,14 +46,17 @@ if _typing.TYPE_CHECKING:
 _ORIGINS: dict[str, str] = {
     "CloudEvent": "cloudevents.http",
     "storage": "portable.storage",
+    "testing": "portable.testing",
     **dict.fromkeys(("App", "handler"), "portable._app"),
     "CircuitBreaker": "portable._breaker",
-    **dict.fromkeys(("Context", "context"), "portable._context"),
+    **dict.fromkeys(("Context", "context", "derived_id"), "portable._context"),
     **dict.fromkeys(("DeadLetter", "MemorySink", "Sink"), "portable._deadletter"),
+    "emit": "portable._emit",
     **dict.fromkeys(
         (
             "CircuitOpenError",
             "ConfigurationError",
+            "DataValidationError",
             "EventInProgress",
             "IdempotencyKeyReused",
             "MalformedEventError",
@@ -73,12 +78,16 @@ _ORIGINS: dict[str, str] = {
 }
 
 
+_MODULES = frozenset({"storage", "testing"})
+"""Public submodules among the names above."""
+
+
 def __getattr__(name: str) -> _typing.Any:
     origin = _ORIGINS.get(name)
     if origin is None:
         raise AttributeError(f"module 'portable' has no attribute {name!r}")
     module = _importlib.import_module(origin)
-    value = module if name == "storage" else getattr(module, name)
+    value = module if name in _MODULES else getattr(module, name)
     globals()[name] = value  # the next lookup is an ordinary global
     return value
 
@@ -94,6 +103,7 @@ __all__ = [
     "CloudEvent",
     "ConfigurationError",
     "Context",
+    "DataValidationError",
     "DeadLetter",
     "EventInProgress",
     "IdempotencyKeyReused",
@@ -118,10 +128,13 @@ __all__ = [
     "UnknownRouteError",
     "__version__",
     "context",
+    "derived_id",
+    "emit",
     "from_json",
     "handler",
     "new_event",
     "storage",
+    "testing",
     "to_json",
     "to_structured",
 ]

@@ -13,27 +13,42 @@ CloudEvent type (exact, or prefix with a trailing ``*``) or by storage action
     def on_order(event): ...
 
 Routes are tried in the order they were registered; the first match wins.
+
+A route may declare the type of its data (a pydantic model or a dataclass, see
+``portable._typed``): the handler is then called with the event and its parsed data, and data
+that does not fit is dead-lettered as a :class:`~portable.DataValidationError`::
+
+    @app.on("com.example.order.placed", data=Order)
+    def on_order(event, order: Order): ...
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from cloudevents.http import CloudEvent
 
-from . import storage
+from . import _typed, storage
 from ._errors import UnknownRouteError
 
 Handler = Callable[[CloudEvent], Any]
 KeyFunction = Callable[[CloudEvent], str]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
 class Route:
     pattern: str
-    handler: Handler
+    handler: Callable[..., Any]
+    data: type[Any] | None = None
+    """The declared type of ``event.data``: the handler takes (event, parsed data)."""
+
+    def __call__(self, event: CloudEvent) -> Any:
+        if self.data is None:
+            return self.handler(event)
+        return self.handler(event, _typed.parse(self.data, event))
 
     def matches(self, event: CloudEvent, action: Callable[[], str | None]) -> bool:
         if self.pattern in storage.ACTIONS:
@@ -61,13 +76,18 @@ class App:
         self.ignore_unmatched = ignore_unmatched
         self.options = options
 
-    def on(self, pattern: str) -> Callable[[Handler], Handler]:
-        """Register a handler for a type (``"a.b"``), a prefix (``"a.*"``) or a storage action."""
+    def on(self, pattern: str, *, data: type[Any] | None = None) -> Callable[[F], F]:
+        """Register a handler for a type (``"a.b"``), a prefix (``"a.*"``) or a storage action.
+
+        ``data``: a pydantic model or dataclass; the handler is called as
+        ``handler(event, parsed_data)``."""
         if not pattern:
             raise ValueError("a route needs a CloudEvent type, a 'prefix.*' or a storage action")
+        if data is not None:
+            _typed.check_model(data)
 
-        def register(fn: Handler) -> Handler:
-            self.routes.append(Route(pattern, fn))
+        def register(fn: F) -> F:
+            self.routes.append(Route(pattern, fn, data))
             return fn
 
         return register
@@ -78,9 +98,13 @@ class App:
         return fn
 
     def __call__(self, event: CloudEvent) -> Any:
-        return self.resolve(event)(event)
+        return self.route(event)(event)
 
-    def resolve(self, event: CloudEvent) -> Handler:
+    def resolve(self, event: CloudEvent) -> Callable[..., Any]:
+        """The handler function of the route that matches ``event``."""
+        return self.route(event).handler
+
+    def route(self, event: CloudEvent) -> Route:
         cache: list[str | None] = []
 
         def action() -> str | None:
@@ -90,9 +114,9 @@ class App:
 
         for route in self.routes:
             if route.matches(event, action):
-                return route.handler
+                return route
         if self.ignore_unmatched:
-            return _ignore
+            return _IGNORE
         patterns = ", ".join(r.pattern for r in self.routes) or "none"
         raise UnknownRouteError(
             f"no route for CloudEvent type {event.get('type')!r} (routes: {patterns})"
@@ -111,12 +135,16 @@ def handler(fn: Handler | None = None, **options: Any) -> Any:
     """Decorator: make a plain function a handler with pipeline options.
 
     ``@handler`` or ``@handler(retry=5, key=lambda e: e.data["order_id"])``. The result is an
-    App with one default route, still callable with an event.
+    App with one default route, still callable with an event. ``data=Model``: the function
+    takes (event, parsed data), as with ``App.on``.
     """
+    data = options.pop("data", None)
+    if data is not None:
+        _typed.check_model(data)
 
-    def wrap(f: Handler) -> App:
+    def wrap(f: Callable[..., Any]) -> App:
         app = App(name=options.pop("name", None) or _qualname(f), **options)
-        app.default(f)
+        app.routes.append(Route("*", f, data))
         app.__doc__ = f.__doc__
         return app
 
@@ -143,3 +171,6 @@ def _qualname(fn: Any) -> str:
 
 def _ignore(event: CloudEvent) -> None:
     return None
+
+
+_IGNORE = Route("*", _ignore)

@@ -2,14 +2,25 @@
 
 Handlers take one CloudEvent; the context of the event being handled is available through
 :func:`portable.context` (a context variable, so threads and asyncio tasks each see their own).
+
+**Stable ids for published events.** :meth:`Context.next_id` gives the n-th event a handler
+publishes while handling event E the id ``uuid5(handler, E.source, E.id, n)``. The pipeline
+restarts the count before every call of the handler (each in-process retry and each platform
+redelivery), so a handler that fails after publishing and runs again publishes the same ids,
+and consumers with an idempotency store drop the copies. Publish in the same order on every
+run (the n-th event must be the same event each time).
 """
 
 from __future__ import annotations
 
 import contextvars
 import time
+import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cloudevents.http import CloudEvent
 
 
 @dataclass
@@ -29,12 +40,42 @@ class Context:
     correlation_id: str | None = None
     """The platform's request id, for logs."""
     extras: dict[str, Any] = field(default_factory=dict)
+    event: CloudEvent | None = None
+    """The CloudEvent being handled (set by the pipeline), None outside a handler."""
+    handler: str | None = None
+    """The name of the handler running (the pipeline's name)."""
+    published: int = field(default=0, compare=False)
+    """How many ids :meth:`next_id` has given during this call of the handler."""
+
+    def begin(self, event: CloudEvent, handler: str) -> None:
+        """Called by the pipeline before each call of the handler: restart the sequence."""
+        self.event, self.handler, self.published = event, handler, 0
+
+    def next_id(self) -> str:
+        """The id of the next event the handler publishes: derived from the event being
+        handled and the sequence number, the same on every retry. Outside a handler, a random
+        uuid4 (there is nothing to derive from)."""
+        if self.event is None:
+            return str(uuid.uuid4())
+        self.published += 1
+        return derived_id(self.event, self.handler or "", self.published)
 
     def remaining(self, now: float | None = None) -> float | None:
         """Seconds left before the deadline, or None when the platform sets none."""
         if self.deadline is None:
             return None
         return self.deadline - (time.time() if now is None else now)
+
+
+PUBLISHED_NAMESPACE = uuid.UUID("4d2f6a4e-9b1c-5e8a-a7c3-2f0d8b6e1c94")
+"""The uuid5 namespace of ids derived for published events."""
+
+
+def derived_id(event: CloudEvent, handler: str, sequence: int) -> str:
+    """The id of the ``sequence``-th event (1-based) ``handler`` publishes while handling
+    ``event``: the same for the same three, different for any other (a hash, uuid5)."""
+    name = f"{handler}\x1f{event['source']}\x1f{event['id']}\x1f{sequence}"
+    return str(uuid.uuid5(PUBLISHED_NAMESPACE, name))
 
 
 _current: contextvars.ContextVar[Context | None] = contextvars.ContextVar(

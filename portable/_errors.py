@@ -8,6 +8,7 @@ Every error the library raises on purpose is a ``PortableError``::
     │   ├── NotAStorageEvent      storage.object_event() on a non-storage event
     │   ├── ObjectNotFound        storage.open() of an object that is not there
     │   ├── UnknownRouteError     no route of an App matches the event
+    │   ├── DataValidationError   event.data does not fit the route's declared data type
     │   └── IdempotencyKeyReused  same idempotency key, different payload
     ├── RetryableError            transient: retry here or let the platform redeliver
     │   ├── EventInProgress       another worker holds a live claim on this event
@@ -48,6 +49,10 @@ class ObjectNotFound(PermanentError, FileNotFoundError):
 
 class UnknownRouteError(PermanentError):
     """No route of an :class:`~portable.App` matches the event."""
+
+
+class DataValidationError(PermanentError):
+    """``event.data`` does not fit the type a route declared (``app.on(..., data=Model)``)."""
 
 
 class IdempotencyKeyReused(PermanentError):

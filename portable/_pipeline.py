@@ -17,8 +17,8 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -26,7 +26,7 @@ from typing import Any
 
 from cloudevents.http import CloudEvent
 
-from . import _context, _events
+from . import _context, _events, _tracing
 from ._app import App, Handler, KeyFunction, as_app
 from ._config import check_cloud_settings, sink_from, store_from
 from ._deadletter import DeadLetter, Sink
@@ -136,7 +136,7 @@ class Pipeline:
             key = self.key_for(event)
             if replay:
                 self.store.forget(key)
-            token = uuid.uuid4().hex
+            token = os.urandom(16).hex()  # uuid4's randomness, without building a UUID
             record = self.store.claim(
                 key, token, started, self._lease_until(ctx, started), self._payload_hash(event)
             )
@@ -151,10 +151,12 @@ class Pipeline:
             return self._not_ours(event, ctx, record)
 
         attempt = ctx.attempt if ctx.attempt is not None else record.attempts
-        ctx = replace(ctx, attempt=attempt)
+        if ctx.attempt != attempt:
+            ctx = replace(ctx, attempt=attempt)
         activation = _context.activate(ctx)
         try:
-            value = self.retry.call(lambda: self.app(event), ctx.deadline)
+            with _tracing.handling(event, ctx, self.name):
+                value = self.retry.call(lambda: self._call(event, ctx), ctx.deadline)
         except Exception as exc:  # noqa: BLE001 - classified by the policy
             return self._failed(event, ctx, key, token, record, exc, replay)
         finally:
@@ -169,6 +171,11 @@ class Pipeline:
             duration_ms=round((self.clock() - started) * 1000, 3),
         )
         return Result(Outcome.PROCESSED, event_id, attempt, value)
+
+    def _call(self, event: CloudEvent, ctx: _context.Context) -> Any:
+        """One call of the handler; published ids restart, so a retry publishes the same."""
+        ctx.begin(event, self.name)
+        return self.app(event)
 
     def dead_letter_raw(
         self, raw: bytes | str | None, error: BaseException, ctx: _context.Context | None = None
@@ -249,8 +256,8 @@ class Pipeline:
     def _complete(
         self, event: CloudEvent, ctx: _context.Context, key: str, token: str, value: Any
     ) -> None:
-        try:
-            text = json.dumps(value)  # ASCII: a lone surrogate must not break the store
+        try:  # ASCII, so a lone surrogate cannot break the store; None needs no encoder
+            text = "null" if value is None else json.dumps(value)
         except (TypeError, ValueError):
             self._log(
                 logging.WARNING,

@@ -4,11 +4,13 @@ DynamoDB store (``dynamodb://``) or the SQS sink (``sqs://``) first needs a clie
 
 >>> from adapters import aws
 >>> lambda_handler = aws.lambda_handler(handle)
+>>> endpoint = aws.sns_http_handler(handle, topic_arns=[TOPIC_ARN])  # SNS HTTP(S) subscription
 >>> aws.publish(event, "https://sqs.eu-west-1.amazonaws.com/123456789012/orders")
 """
 
+from ._sns_http import sns_http_handler
 from .egress import from_cloudevent, publish
 from .entry import lambda_handler
 from .ingress import to_cloudevents
 
-__all__ = ["from_cloudevent", "lambda_handler", "publish", "to_cloudevents"]
+__all__ = ["from_cloudevent", "lambda_handler", "publish", "sns_http_handler", "to_cloudevents"]

@@ -37,7 +37,9 @@ from typing import Any, Literal
 
 from cloudevents.http import CloudEvent
 
+from portable import _tracing
 from portable._classify import AWS_TRANSIENT_CODES
+from portable._emit import with_id
 from portable._errors import MalformedEventError, PermanentError, RetryableError
 from portable._events import content_id, from_binary, to_binary, to_structured
 
@@ -52,6 +54,7 @@ FIFO_SUFFIX = ".fifo"
 RESERVED_SOURCE_PREFIX = "aws."
 MAX_SOURCE = 256
 MAX_DETAIL_TYPE = 128
+AWS_TRACE_HEADER = "AWSTraceHeader"
 
 
 def from_cloudevent(event: CloudEvent, target: Target = "sqs", *,
@@ -181,7 +184,12 @@ def publish(event: CloudEvent, destination: str, *, group: str | None = None) ->
     where = Destination.parse(destination)
     if where.fifo and group is None:
         group = content_id(event["source"])
+    event = _tracing.stamped(with_id(event))
     message = from_cloudevent(event, where.target, group=group)
+    trace = _tracing.of_event(event)
+    if trace is not None and where.target == "sqs":  # X-Ray reads the system attribute
+        message["MessageSystemAttributes"] = {AWS_TRACE_HEADER: {
+            "DataType": _sqs.STRING, "StringValue": _tracing.to_xray(trace)}}
     with mapped(RetryableError, f"publishing to {destination}"):
         return SENDERS[where.target](where, message)
 

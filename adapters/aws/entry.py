@@ -30,11 +30,13 @@ and ``sqs://queue-url``): the entry fails at cold start otherwise.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
+from portable import _tracing
 from portable._app import App, Handler
 from portable._context import Context
 from portable._entry import (
@@ -50,6 +52,8 @@ from portable._pipeline import Pipeline, Result
 from . import ingress
 
 PROVIDER = "aws"
+XRAY_ENV = "_X_AMZN_TRACE_ID"  # the invocation's trace, set by Lambda
+XRAY_ATTRIBUTE = "AWSTraceHeader"  # an SQS message's trace
 
 
 class LambdaContext(Protocol):
@@ -85,16 +89,19 @@ def _context(event: Any, context: LambdaContext | None) -> Context:
     if context is None:  # invoked by hand, outside Lambda
         return Context(provider=PROVIDER, raw=event)
     remaining = context.get_remaining_time_in_millis() / 1000
-    return Context(provider=PROVIDER, deadline=time.time() + remaining, raw=event,
-                   correlation_id=context.aws_request_id)
+    return _tracing.with_trace(
+        Context(provider=PROVIDER, deadline=time.time() + remaining, raw=event,
+                correlation_id=context.aws_request_id),
+        _tracing.from_xray(os.environ.get(XRAY_ENV)))
 
 
 def _sqs_batch(pipeline: Pipeline, batch: list[ingress.Item], ctx: Context) -> dict[str, Any]:
     failed: list[ingress.Item] = []
     for item in batch:
         blocked = bool(failed) and item.ordered  # FIFO: nothing may overtake a failed message
-        if blocked or not _acked(_run(pipeline, item, replace(
-                ctx, attempt=item.attempt, max_attempts=SQS_ATTEMPTS, raw=item.raw))):
+        item_ctx = replace(ctx, attempt=item.attempt, max_attempts=SQS_ATTEMPTS, raw=item.raw)
+        if blocked or not _acked(_run(pipeline, item, _tracing.with_trace(
+                item_ctx, _tracing.from_xray(_trace_header(item.raw))))):
             failed.append(item)
     if any(item.message_id is None for item in failed):
         raise RedeliveryRequired("an SQS message without a messageId failed; the whole batch "
@@ -114,6 +121,12 @@ def _run(pipeline: Pipeline, item: ingress.Item, ctx: Context) -> list[Result]:
         raw = json.dumps(item.raw, ensure_ascii=False, default=str)
         return [pipeline.dead_letter_raw(raw, item.error, ctx)]
     return run_events(pipeline, item.events, ctx, ordered=item.ordered)
+
+
+def _trace_header(record: Any) -> Any:
+    """The X-Ray trace header SQS keeps with a message (sent by an X-Ray-traced producer)."""
+    attributes = record.get("attributes") if isinstance(record, dict) else None
+    return attributes.get(XRAY_ATTRIBUTE) if isinstance(attributes, dict) else None
 
 
 def _acked(results: list[Result]) -> bool:

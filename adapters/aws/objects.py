@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
-from portable._errors import ConfigurationError, RetryableError
+from portable._errors import ConfigurationError, ObjectNotFound, RetryableError
 
-from .._objects import Answers, ObjectNotFound, answered, reader, split_url
+from .._objects import Answers, answered, reader, split_url
 from ._clients import client
 from ._errors import error_code, mapped
 

@@ -7,12 +7,15 @@ Importing it loads neither azure.storage nor azure.data (nor azure.functions: ``
 imports that, already loaded by the Functions host, when it is called).
 """
 
+from ._auth import EntraToken, SharedSecret
 from .egress import from_cloudevent, publish
 from .entry import register
 from .ingress import Item, blob_client_items, queue_items, to_cloudevents, to_items, validation_code
 
 __all__ = [
+    "EntraToken",
     "Item",
+    "SharedSecret",
     "blob_client_items",
     "from_cloudevent",
     "publish",

@@ -36,6 +36,8 @@ from urllib.parse import urlsplit
 
 from cloudevents.http import CloudEvent
 
+from portable import _tracing
+from portable._emit import with_id
 from portable._errors import ConfigurationError, PermanentError, RetryableError, missing_extra
 from portable._events import to_json, to_structured
 
@@ -93,7 +95,7 @@ def publish(event: CloudEvent, destination: str, *, credential: Any = None) -> s
         raise ConfigurationError(
             f"cannot publish to {destination!r}: use azqueue://QUEUE or an Event Grid topic "
             "endpoint https://<topic>.<region>-1.eventgrid.azure.net/api/events") from None
-    return send(event, destination, credential)
+    return send(_tracing.stamped(with_id(event)), destination, credential)
 
 
 def _to_queue(event: CloudEvent, destination: str, credential: Any) -> str:

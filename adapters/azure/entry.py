@@ -62,8 +62,11 @@ from portable._entry import (
 )
 from portable._errors import ConfigurationError
 from portable._pipeline import Pipeline
+from portable._tracing import from_headers, with_trace
 
+from .._auth import Refused, log_refusal
 from . import _webhook, ingress
+from ._auth import WebhookAuth
 from ._deliver import deliver
 
 PROVIDER = "azure"
@@ -73,13 +76,17 @@ _FUNCTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 def register(app: Any, handle: App | Handler, blob: str | None = None, event_grid: bool = False,
              queue: str | None = None, webhook: str | None = None,
              connection: str = "AzureWebJobsStorage", *, blob_client: str | None = None,
-             prefix: str = "portable", **pipeline_options: Any) -> Pipeline:
+             prefix: str = "portable", webhook_auth: WebhookAuth | None = None,
+             **pipeline_options: Any) -> Pipeline:
     """Register ``handle`` on ``app`` (an ``azure.functions.FunctionApp`` or Blueprint).
 
     ``blob`` / ``blob_client``: a blob path (``"container/{name}"``); ``event_grid``: an
     EventGridTrigger; ``queue``: a queue name; ``webhook``: an HTTP route for Event Grid
     push delivery. ``connection``: the app setting of the storage account. ``prefix``: the
     start of the function names (register twice on one app with two prefixes).
+    ``webhook_auth``: how the webhook authenticates Event Grid, ``SharedSecret(...)`` or
+    ``EntraToken(...)`` (``adapters.azure._auth``); a request that fails is answered 401 /
+    403 and runs nothing.
     """
     from . import _functions  # imports azure.functions, which the Functions host has loaded
 
@@ -94,7 +101,7 @@ def register(app: Any, handle: App | Handler, blob: str | None = None, event_gri
             f"prefix {prefix!r} cannot start an Azure function name: use a letter, then "
             "letters, digits or underscores")
     pipeline = Pipeline(handle, **pipeline_options)
-    triggers = Triggers(pipeline, queue)
+    triggers = Triggers(pipeline, queue, webhook_auth)
     for kind, setting in wanted.items():
         if setting:
             _functions.REGISTRARS[kind](app, triggers, setting, connection, f"{prefix}_{kind}")
@@ -104,9 +111,11 @@ def register(app: Any, handle: App | Handler, blob: str | None = None, event_gri
 class Triggers:
     """What each registered function does with the host's objects (recognised by shape)."""
 
-    def __init__(self, pipeline: Pipeline, queue: str | None = None) -> None:
+    def __init__(self, pipeline: Pipeline, queue: str | None = None,
+                 webhook_auth: WebhookAuth | None = None) -> None:
         self.pipeline = pipeline
         self.queue = queue
+        self.webhook_auth = webhook_auth
 
     def blob(self, stream: Any, invocation_id: str | None) -> None:
         self._run(ingress.to_items(stream), self._context(stream, invocation_id,
@@ -127,7 +136,14 @@ class Triggers:
 
     def webhook(self, method: str, headers: Mapping[str, str], body: bytes, request: Any,
                 invocation_id: str | None) -> _webhook.Answer:
-        ctx = self._context(request, invocation_id, EVENT_GRID_ATTEMPTS)
+        if self.webhook_auth is not None:
+            try:
+                self.webhook_auth.check(headers, dict(getattr(request, "params", None) or {}))
+            except Refused as refused:
+                log_refusal(refused, PROVIDER, invocation_id)
+                return _webhook.Answer(refused.status, {"error": refused.reason})
+        ctx = with_trace(self._context(request, invocation_id, EVENT_GRID_ATTEMPTS),
+                         from_headers(headers))
         return _webhook.handle(self.pipeline, method, headers, body, ctx)
 
     def _run(self, items: list[ingress.Item], ctx: Context) -> None:

@@ -25,9 +25,9 @@ from contextlib import contextmanager
 from typing import IO, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from portable._errors import ConfigurationError, RetryableError
+from portable._errors import ConfigurationError, ObjectNotFound, RetryableError
 
-from .._objects import Answers, ObjectNotFound, answered, reader
+from .._objects import Answers, answered, reader
 from . import _errors
 from ._storage import CLIENT_OPTIONS, DEFAULT_SETTING, service_client
 

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Literal
 
 from cloudevents.http import CloudEvent
 
+from portable import _tracing
+from portable._emit import with_id
 from portable._errors import MalformedEventError, RetryableError
 from portable._events import to_binary, to_json
 
@@ -61,7 +63,7 @@ def publish(event: CloudEvent, topic: str, *, mode: Mode = "binary",
     A transient failure raises RetryableError; a missing topic or missing rights,
     ConfigurationError.
     """
-    message = from_cloudevent(event, mode)
+    message = from_cloudevent(_tracing.stamped(with_id(event)), mode)
     client = publisher or default_publisher()
     with translated(f"publishing to {topic}", RetryableError):
         future = client.publish(topic, message.data, **message.attributes)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -49,11 +49,14 @@ from portable._entry import (
     run_events,
     summarize,
 )
-from portable._errors import MalformedEventError
+from portable._errors import ConfigurationError, MalformedEventError
 from portable._events import to_json
 from portable._pipeline import Pipeline, Result
+from portable._tracing import from_headers, with_trace
 
+from .._auth import Refused, log_refusal
 from . import ingress
+from ._auth import CertsFetcher, GoogleCerts, PushAuth
 
 if TYPE_CHECKING:
     import flask
@@ -79,9 +82,22 @@ def cloud_function(handle: App | Handler, **pipeline_options: Any) -> EntryFunct
     return _publish(entry, handle, _caller(), cloudevent=True)
 
 
-def push_handler(handle: App | Handler, **pipeline_options: Any) -> EntryFunction:
-    """The HTTP function (flask request -> response) for a Pub/Sub push subscription."""
-    entry = _Entry(Pipeline(handle, **pipeline_options), PUBSUB_ATTEMPTS)
+def push_handler(handle: App | Handler, *, audience: str | Sequence[str] | None = None,
+                 service_account: str | None = None, certs: CertsFetcher | None = None,
+                 **pipeline_options: Any) -> EntryFunction:
+    """The HTTP function (flask request -> response) for a Pub/Sub push subscription.
+
+    ``audience``: verify each request's OIDC token (an authenticated push subscription) for
+    this audience, and with ``service_account`` that it is that account's; a request that
+    fails is answered 401 / 403 and runs nothing. ``certs``: where Google's signing
+    certificates come from (key id -> PEM; default: fetched from Google, kept an hour).
+    """
+    if audience is None and (service_account or certs):
+        raise ConfigurationError("service_account= and certs= verify push tokens: pass the "
+                                 "subscription's audience= too")
+    auth = None if audience is None else PushAuth(audience, service_account,
+                                                  certs or GoogleCerts())
+    entry = _Entry(Pipeline(handle, **pipeline_options), PUBSUB_ATTEMPTS, auth)
     return _publish(entry, handle, _caller(), cloudevent=False)
 
 
@@ -90,6 +106,7 @@ class _Entry:
     pipeline: Pipeline
     max_attempts: int | None
     """The platform's default limit; a configured ``max_attempts`` overrides it."""
+    auth: PushAuth | None = None
 
     def serve(self, arg: Any) -> Any:
         """A flask request (http signature) -> a response; a CloudEvent (cloudevent signature)
@@ -101,6 +118,9 @@ class _Entry:
         if isinstance(arg, flask.Request):
             return self.respond(arg)
         if isinstance(arg, CloudEvent) and _served_as_cloudevent():
+            refusal = self.refusal(flask.request)
+            if refusal is not None:
+                flask.abort(flask.make_response(refusal))
             results = self.from_request(flask.request)
         else:
             results = self.run(lambda: ingress.read(arg), _raw(arg), Context(PROVIDER, raw=arg))
@@ -110,6 +130,9 @@ class _Entry:
     def respond(self, request: flask.Request) -> Response:
         if request.method != "POST":
             return _response({"error": "POST a CloudEvent or a Pub/Sub push message"}, 405)
+        refusal = self.refusal(request)
+        if refusal is not None:
+            return refusal
         results = self.from_request(request)
         summary: dict[str, Any] = dict(summarize(results))
         failed = [result for result in results if not result.acked]
@@ -117,11 +140,22 @@ class _Entry:
             summary["error"] = str(failed[0].error)
         return _response(summary, 500 if failed else 200)
 
+    def refusal(self, request: flask.Request) -> Response | None:
+        """The answer to a request that fails authentication (None: it passes, or no
+        authentication is configured); the body is never read."""
+        if self.auth is None:
+            return None
+        try:
+            self.auth.check(dict(request.headers.items()))
+        except Refused as refused:
+            log_refusal(refused, PROVIDER, _correlation(request))
+            return _response({"error": refused.reason}, refused.status)
+        return None
+
     def from_request(self, request: flask.Request) -> list[Result]:
         body = request.get_data()
-        correlation = next((request.headers[name] for name in CORRELATION_HEADERS
-                            if name in request.headers), None)
-        ctx = Context(PROVIDER, raw=body, correlation_id=correlation)
+        ctx = with_trace(Context(PROVIDER, raw=body, correlation_id=_correlation(request)),
+                         from_headers(dict(request.headers.items())))
         return self.run(lambda: ingress.read_http(dict(request.headers.items()), body,
                                                    request.path), body, ctx)
 
@@ -200,6 +234,11 @@ def _served_as_cloudevent() -> bool:
 def _caller() -> str | None:
     """The module calling cloud_function / push_handler (where the entry will be exported)."""
     return sys._getframe(2).f_globals.get("__name__")
+
+
+def _correlation(request: flask.Request) -> str | None:
+    return next((request.headers[name] for name in CORRELATION_HEADERS
+                 if name in request.headers), None)
 
 
 def _raw(payload: Any) -> bytes | str:

@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
-from portable._errors import ConfigurationError, RetryableError
+from portable._errors import ConfigurationError, ObjectNotFound, RetryableError
 
-from .._objects import Answers, ObjectNotFound, answered, reader, remaining, split_url
+from .._objects import Answers, answered, reader, remaining, split_url
 from ._errors import code, installed, translated
 
 SCHEME = "gs"

@@ -6,11 +6,12 @@ priced and accepted, and the acceptance is published as a new CloudEvent to wher
   "items": [{"sku": ..., "quantity": n, "price": p}, ...]}``, from SQS, SNS, EventBridge, a
   Storage queue, Event Grid, Pub/Sub or a local ``portable serve``.
 * Out: ``com.example.order.accepted``, data ``{"order_id", "currency", "items", "total"}``.
-  Its id is derived from the placed event's source and id: a handler that runs again for the
-  same order (the pipeline lost its completion, or the store was wiped) publishes the same
-  event again, with the same id, and a consumer with an idempotency store (every portable
-  handler) processes it once. The accepted type is not routed here, so publishing to the
-  queue the orders come from cannot loop.
+  It is built with ``portable.emit``, which derives its id from the placed event's source and
+  id (and the handler's name and the sequence of what it publishes): a handler that runs again
+  for the same order (an in-process retry, the pipeline lost its completion, or the store was
+  wiped) publishes the same event again, with the same id, and a consumer with an idempotency
+  store (every portable handler) processes it once. The accepted type is not routed here, so
+  publishing to the queue the orders come from cannot loop.
 * An order that can never be accepted (no items, a negative price...) raises PermanentError:
   dead-lettered at once, nothing published. A destination that is down, or refused (a
   missing queue, missing rights: ConfigurationError), fails the delivery as retryable: the
@@ -33,7 +34,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import uuid
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -44,7 +44,8 @@ from portable import (
     CloudEvent,
     ConfigurationError,
     PermanentError,
-    new_event,
+    derived_id,
+    emit,
     storage,
     to_json,
 )
@@ -62,12 +63,9 @@ app = App("orders")
 def accept_order(event: CloudEvent) -> dict[str, Any]:
     order = _valid_order(event.get_data())
     total = sum((item["price"] * item["quantity"] for item in order["items"]), Decimal(0))
-    accepted = new_event(
-        {"id": accepted_id(event), "source": SOURCE, "type": ACCEPTED,
-         "subject": order["order_id"], "datacontenttype": "application/json"},
-        {"order_id": order["order_id"], "currency": order["currency"],
-         "items": len(order["items"]), "total": str(total)},
-    )
+    accepted = emit(ACCEPTED, {"order_id": order["order_id"], "currency": order["currency"],
+                               "items": len(order["items"]), "total": str(total)},
+                    source=SOURCE, subject=order["order_id"], datacontenttype="application/json")
     destination = os.environ.get(DESTINATION) or "file://" + quote(os.path.abspath(LOCAL_OUTBOX))
     message_id = publish(accepted, destination)
     return {"order_id": order["order_id"], "total": str(total), "published": accepted["id"],
@@ -75,8 +73,9 @@ def accept_order(event: CloudEvent) -> dict[str, Any]:
 
 
 def accepted_id(event: CloudEvent) -> str:
-    """The same for every run on the same placed event; different for any other event."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{event['source']}#{event['id']}#accepted"))
+    """The id ``emit`` gives the accepted event of ``event``: the same for every run on the
+    same placed event, different for any other event."""
+    return derived_id(event, app.display_name, 1)
 
 
 def _valid_order(data: Any) -> dict[str, Any]:

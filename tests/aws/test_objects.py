@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from adapters import aws
-from adapters._objects import ObjectNotFound
-from portable import ConfigurationError, storage
+from portable import ConfigurationError, ObjectNotFound, storage
 from tests.aws.emulator import MotoServer
 from tests.conftest import fixture
 from tests.samples.streaming import MiB, round_trip

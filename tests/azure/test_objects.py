@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 
 from adapters import azure
-from adapters._objects import ObjectNotFound
 from adapters.azure._storage import DEV_ACCOUNT, DEV_KEY
-from portable import ConfigurationError, storage
+from portable import ConfigurationError, ObjectNotFound, storage
 from portable import _objects as storage_backends
 from tests.azure.contract_backends import SETTING, Azurite, unique
 from tests.conftest import fixture

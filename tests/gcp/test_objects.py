@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 from adapters import gcp
-from adapters._objects import ObjectNotFound
-from portable import ConfigurationError, storage
+from portable import ConfigurationError, ObjectNotFound, storage
 from tests.gcp.gcs_emulator import ENV, gcs, gcs_emulator, gcs_env, new_bucket
 from tests.samples.streaming import MiB, round_trip
 from tests.samples.support import finalized as eventarc_event

@@ -1,0 +1,93 @@
+"""One trace across AWS hops: X-Ray's headers as the parent when an event has no traceparent,
+and an event published inside a handler carrying the handler's trace through SQS (moto) to
+the next function, as ``ce-traceparent`` and as the ``AWSTraceHeader`` system attribute."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cloudevents.http import CloudEvent
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from adapters import aws
+from adapters.aws._sqs import lambda_record
+from portable import MemorySink, MemoryStore, new_event
+from portable._tracing import Trace, from_xray
+from tests.otel import handler_spans, spans
+
+__all__ = ["spans"]
+
+XRAY = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+
+class LambdaContext:
+    aws_request_id = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def function(handle: Any) -> Any:
+    return aws.lambda_handler(handle, store=MemoryStore(), dlq=MemorySink(), retry=1)
+
+
+def parent(span: Any) -> str:
+    return f"{span.parent.trace_id:032x}-{span.parent.span_id:016x}"
+
+
+def test_an_sqs_messages_xray_header_is_the_parent_of_a_plain_message(
+        spans: InMemorySpanExporter) -> None:
+    record = lambda_record({"MessageId": "m-1", "Body": "hello",
+                            "Attributes": {"ApproximateReceiveCount": "1",
+                                           "AWSTraceHeader": XRAY}},
+                           "arn:aws:sqs:eu-west-1:123456789012:q")
+    assert function(lambda event: None)({"Records": [record]}, LambdaContext()) == {
+        "batchItemFailures": []}
+    [span] = handler_spans(spans)
+    assert parent(span) == "5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8"
+
+
+def test_an_async_invocation_is_a_child_of_lambdas_trace(
+        spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", XRAY)
+    function(lambda event: None)({"specversion": "1.0", "id": "e-1", "source": "/s",
+                                  "type": "t"},
+        LambdaContext())
+    [span] = handler_spans(spans)
+    assert parent(span) == "5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8"
+
+
+def test_an_event_published_in_a_handler_carries_its_trace_through_sqs(
+        boto: Any, unique: Any, spans: InMemorySpanExporter) -> None:
+    sqs = boto("sqs")
+    url = sqs.create_queue(QueueName=unique("traced"))["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+
+    def first(event: CloudEvent) -> None:
+        aws.publish(new_event({"id": "next-1", "source": "/shop", "type": "shipped",
+                               "datacontenttype": "application/json"}, {"n": 1}), url)
+
+    upstream = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    first_function = function(first)
+    first_function({"Records": [lambda_record(
+        {"MessageId": "m-0", "Body": "{}", "Attributes": {"ApproximateReceiveCount": "1"},
+         "MessageAttributes": {
+             "ce-specversion": {"DataType": "String", "StringValue": "1.0"},
+             "ce-id": {"DataType": "String", "StringValue": "o-1"},
+             "ce-source": {"DataType": "String", "StringValue": "/shop"},
+             "ce-type": {"DataType": "String", "StringValue": "created"},
+             "ce-traceparent": {"DataType": "String", "StringValue": upstream}}},
+        arn)]}, LambdaContext())
+    [message] = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"],
+                                    MessageSystemAttributeNames=["All"])["Messages"]
+    seen: list[CloudEvent] = []
+    function(seen.append)({"Records": [lambda_record(message, arn)]}, LambdaContext())
+
+    upstream_span, downstream_span = handler_spans(spans)
+    assert parent(upstream_span) == upstream[3:52]
+    hop = f"00-{upstream_span.context.trace_id:032x}-{upstream_span.context.span_id:016x}-01"
+    assert seen[0]["traceparent"] == hop
+    assert parent(downstream_span) == hop[3:52]  # one trace, two functions
+    assert from_xray(message["Attributes"]["AWSTraceHeader"]) == Trace(hop)  # for X-Ray
