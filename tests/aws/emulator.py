@@ -25,27 +25,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from adapters.aws.dev import MOTO
 from tests.emulators import free_port, start, stop, unavailable
 
-LAUNCHER = """
-import sys, threading
-from moto import server
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-
-LOCK = threading.Lock()
-
-
-class SerialDynamoDB(DomainDispatcherApplication):
-    def __call__(self, environ, start_response):
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-            with LOCK:
-                return super().__call__(environ, start_response)
-        return super().__call__(environ, start_response)
-
-
-server.DomainDispatcherApplication = SerialDynamoDB
-server.main(sys.argv[1:])
-"""
+# The same launcher `portable dev --aws` uses: DynamoDB requests one at a time (see there).
+LAUNCHER = MOTO
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 

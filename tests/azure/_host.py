@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import threading
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -17,35 +16,14 @@ from azure.functions.blob import BlobConverter
 from azure.functions.eventgrid import EventGridEventInConverter
 from azure.functions.queue import QueueMessageInConverter
 
+from adapters.azure.dev import InvocationContext
 
-class HostContext(func.Context):
+
+class HostContext(InvocationContext):
+    """The context the host passes (the one `portable dev --azure` passes too)."""
+
     def __init__(self, name: str, invocation_id: str = "inv-1") -> None:
-        self._name = name
-        self._invocation_id = invocation_id
-
-    @property
-    def invocation_id(self) -> str:
-        return self._invocation_id
-
-    @property
-    def thread_local_storage(self) -> type[threading.local]:
-        return threading.local
-
-    @property
-    def function_name(self) -> str:
-        return self._name
-
-    @property
-    def function_directory(self) -> str:
-        return "/home/site/wwwroot"
-
-    @property
-    def trace_context(self) -> Any:
-        return None
-
-    @property
-    def retry_context(self) -> Any:
-        return None
+        super().__init__(name, invocation_id)
 
 
 @dataclass
