@@ -7,9 +7,9 @@ public name is imported on first use (PEP 562), so an entry pays only for what i
 cold starts stay short.
 """
 
-import importlib as _importlib
 import typing as _typing
 
+from ._lazy import lazy_exports as _lazy_exports
 from ._version import __version__
 
 if _typing.TYPE_CHECKING:
@@ -82,19 +82,7 @@ _MODULES = frozenset({"storage", "testing"})
 """Public submodules among the names above."""
 
 
-def __getattr__(name: str) -> _typing.Any:
-    origin = _ORIGINS.get(name)
-    if origin is None:
-        raise AttributeError(f"module 'portable' has no attribute {name!r}")
-    module = _importlib.import_module(origin)
-    value = module if name in _MODULES else getattr(module, name)
-    globals()[name] = value  # the next lookup is an ordinary global
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
-
+__getattr__, __dir__ = _lazy_exports(__name__, _ORIGINS, globals(), _MODULES)
 
 __all__ = [
     "App",

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from cloudevents.http import CloudEvent
 
-from . import _typed, storage
+from . import storage
 from ._errors import UnknownRouteError
 
 Handler = Callable[[CloudEvent], Any]
@@ -48,6 +48,8 @@ class Route:
     def __call__(self, event: CloudEvent) -> Any:
         if self.data is None:
             return self.handler(event)
+        from . import _typed  # only handlers that declare a data type pay for it
+
         return self.handler(event, _typed.parse(self.data, event))
 
     def matches(self, event: CloudEvent, action: Callable[[], str | None]) -> bool:
@@ -84,6 +86,8 @@ class App:
         if not pattern:
             raise ValueError("a route needs a CloudEvent type, a 'prefix.*' or a storage action")
         if data is not None:
+            from . import _typed
+
             _typed.check_model(data)
 
         def register(fn: F) -> F:
@@ -140,6 +144,8 @@ def handler(fn: Handler | None = None, **options: Any) -> Any:
     """
     data = options.pop("data", None)
     if data is not None:
+        from . import _typed
+
         _typed.check_model(data)
 
     def wrap(f: Callable[..., Any]) -> App:

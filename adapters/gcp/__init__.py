@@ -10,9 +10,34 @@ SDK (nor functions-framework: the entries import it when they are built).
 >>> gcp.publish(event, "projects/P/topics/T")   # CloudEvents Pub/Sub binding, binary mode
 """
 
-from .egress import from_cloudevent, publish
-from .entry import cloud_function, push_handler
-from .ingress import read_http, to_cloudevents
+import typing as _typing
 
-__all__ = ["cloud_function", "from_cloudevent", "publish", "push_handler", "read_http",
-           "to_cloudevents"]
+from portable._lazy import lazy_exports as _lazy_exports
+
+if _typing.TYPE_CHECKING:
+    from .egress import from_cloudevent, publish
+    from .entry import cloud_function, push_handler
+    from .ingress import read_http, to_cloudevents
+
+# Loaded on first use: an entry imports only the modules it needs at cold start.
+__getattr__, __dir__ = _lazy_exports(
+    __name__,
+    {
+        "cloud_function": ".entry",
+        "from_cloudevent": ".egress",
+        "publish": ".egress",
+        "push_handler": ".entry",
+        "read_http": ".ingress",
+        "to_cloudevents": ".ingress",
+    },
+    globals(),
+)
+
+__all__ = [
+    "cloud_function",
+    "from_cloudevent",
+    "publish",
+    "push_handler",
+    "read_http",
+    "to_cloudevents",
+]
