@@ -40,3 +40,43 @@ def test_log_lines_carry_identity_and_outcome_but_not_the_payload(
     )
     assert entry["error_type"] == "PermanentError"
     assert SECRET not in caplog.text
+
+
+def test_concurrent_lines_reach_a_pipe_whole() -> None:
+    import os
+    import threading
+
+    from portable._logging import LineHandler
+
+    read_fd, write_fd = os.pipe()
+    handler = LineHandler(write_fd)
+    handler.setFormatter(JsonFormatter())
+    chunks: list[bytes] = []
+    reader = threading.Thread(
+        target=lambda: chunks.extend(iter(lambda: os.read(read_fd, 65536), b""))
+    )
+    reader.start()
+
+    def write(n: int) -> None:
+        for i in range(200):
+            handler.handle(
+                logging.makeLogRecord(
+                    {
+                        "msg": f"thread {n} line {i} " + "x" * 300,
+                        "levelno": logging.INFO,
+                        "levelname": "INFO",
+                    }
+                )
+            )
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    os.close(write_fd)
+    reader.join()
+    os.close(read_fd)
+    lines = b"".join(chunks).decode().splitlines()
+    assert len(lines) == 1600
+    assert all(json.loads(line)["message"].startswith("thread ") for line in lines)
