@@ -47,6 +47,13 @@ class Context:
     published: int = field(default=0, compare=False)
     """How many ids :meth:`next_id` has given during this call of the handler."""
 
+    def evolve(self, **changes: Any) -> Context:
+        """A copy with ``changes``: ``dataclasses.replace`` without re-running ``__init__``,
+        which cost each event several microseconds on the per-event path."""
+        copy = object.__new__(Context)
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
+
     def begin(self, event: CloudEvent, handler: str) -> None:
         """Called by the pipeline before each call of the handler: restart the sequence."""
         self.event, self.handler, self.published = event, handler, 0

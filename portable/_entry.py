@@ -8,7 +8,6 @@ CloudEvents through :func:`run_events`, and the results out in the platform's te
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 from cloudevents.http import CloudEvent
 
@@ -61,7 +60,7 @@ def run_events(
         if stop is not None:
             results.append(Result(Outcome.RETRY, event.get("id"), error=NotAttempted(stop)))
             continue
-        result = pipeline.process(event, replace(ctx))
+        result = pipeline.process(event, ctx.evolve())
         results.append(result)
         if ordered and not result.acked:
             stop = "not started: an earlier message of this ordered batch failed"

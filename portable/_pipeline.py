@@ -20,7 +20,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -152,7 +152,7 @@ class Pipeline:
 
         attempt = ctx.attempt if ctx.attempt is not None else record.attempts
         if ctx.attempt != attempt:
-            ctx = replace(ctx, attempt=attempt)
+            ctx = ctx.evolve(attempt=attempt)
         activation = _context.activate(ctx)
         try:
             with _tracing.handling(event, ctx, self.name):

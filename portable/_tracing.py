@@ -153,7 +153,7 @@ def of_event(event: CloudEvent) -> Trace | None:
 
 def with_trace(ctx: Context, trace: Trace | None) -> Context:
     """``ctx`` carrying the platform's trace (the parent of events that carry none)."""
-    return ctx if trace is None else replace(ctx, extras={**ctx.extras, EXTRA: trace})
+    return ctx if trace is None else ctx.evolve(extras={**ctx.extras, EXTRA: trace})
 
 
 # -- spans and the current trace --------------------------------------------------------------

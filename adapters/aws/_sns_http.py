@@ -35,7 +35,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -117,7 +117,7 @@ class _Entry:
 
     def answer(self, headers: Mapping[str, str], body: bytes, ctx: Context) -> Answer:
         if ctx.correlation_id is None:
-            ctx = replace(ctx, correlation_id=header(headers, "x-amz-sns-message-id"))
+            ctx = ctx.evolve(correlation_id=header(headers, "x-amz-sns-message-id"))
         try:
             message = self.authenticated(body)
         except Refused as refused:
@@ -153,7 +153,7 @@ class _Entry:
         return message
 
     def notify(self, message: dict[str, Any], subscription: str | None, ctx: Context) -> Answer:
-        ctx = replace(ctx, deadline=time.time() + ANSWER_WITHIN, max_attempts=SNS_HTTP_ATTEMPTS)
+        ctx = ctx.evolve(deadline=time.time() + ANSWER_WITHIN, max_attempts=SNS_HTTP_ATTEMPTS)
         record = {"EventSource": "aws:sns", "EventSubscriptionArn": subscription,
                   "Sns": message}
         [item] = ingress.items({"Records": [record]})

@@ -33,7 +33,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, Protocol
 
 from portable import _tracing
@@ -99,7 +98,7 @@ def _sqs_batch(pipeline: Pipeline, batch: list[ingress.Item], ctx: Context) -> d
     failed: list[ingress.Item] = []
     for item in batch:
         blocked = bool(failed) and item.ordered  # FIFO: nothing may overtake a failed message
-        item_ctx = replace(ctx, attempt=item.attempt, max_attempts=SQS_ATTEMPTS, raw=item.raw)
+        item_ctx = ctx.evolve(attempt=item.attempt, max_attempts=SQS_ATTEMPTS, raw=item.raw)
         if blocked or not _acked(_run(pipeline, item, _tracing.with_trace(
                 item_ctx, _tracing.from_xray(_trace_header(item.raw))))):
             failed.append(item)
@@ -110,7 +109,7 @@ def _sqs_batch(pipeline: Pipeline, batch: list[ingress.Item], ctx: Context) -> d
 
 
 def _invocation(pipeline: Pipeline, item: ingress.Item, ctx: Context) -> dict[str, Any]:
-    results = _run(pipeline, item, replace(ctx, attempt=None, max_attempts=LAMBDA_ASYNC_ATTEMPTS))
+    results = _run(pipeline, item, ctx.evolve(attempt=None, max_attempts=LAMBDA_ASYNC_ATTEMPTS))
     raise_for_retry(results)
     return dict(summarize(results))
 

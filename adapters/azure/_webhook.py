@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from portable._context import Context
@@ -80,7 +80,7 @@ def handle(pipeline: Pipeline, method: str, headers: Mapping[str, str], body: by
         code = ingress.validation_code(body)
         if code is not None:
             return Answer(200, {"validationResponse": code})
-    ctx = replace(ctx, deadline=time.time() + ANSWER_WITHIN)
+    ctx = ctx.evolve(deadline=time.time() + ANSWER_WITHIN)
     return _answer(deliver(pipeline, _items(lowered, body), ctx))
 
 

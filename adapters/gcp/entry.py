@@ -35,7 +35,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cloudevents.http import CloudEvent
@@ -161,12 +161,12 @@ class _Entry:
 
     def run(self, read: Callable[[], ingress.Item], raw: bytes | str, ctx: Context) -> list[Result]:
         """The delivery's events through the pipeline, or its raw form into the sink."""
-        ctx = replace(ctx, max_attempts=self.max_attempts)
+        ctx = ctx.evolve(max_attempts=self.max_attempts)
         try:
             item = read()
         except MalformedEventError as exc:
             return [self.pipeline.dead_letter_raw(raw, exc, ctx)]
-        return run_events(self.pipeline, item.events, replace(ctx, attempt=item.attempt))
+        return run_events(self.pipeline, item.events, ctx.evolve(attempt=item.attempt))
 
 
 def _publish(entry: _Entry, handle: App | Handler, caller: str | None, *,
