@@ -119,6 +119,15 @@ def from_json(body: bytes | str) -> CloudEvent:
     return from_structured(obj)
 
 
+def http_attributes(headers: Mapping[str, str]) -> dict[str, str]:
+    """The ``ce-*`` headers of an HTTP request in binary mode, names lowercased and values
+    percent-decoded (the HTTP binding percent-encodes what is not printable ASCII)."""
+    from urllib.parse import unquote
+
+    return {name.lower(): unquote(value) for name, value in headers.items()
+            if name[:3].lower() == "ce-"}
+
+
 def from_binary(
     attributes: Mapping[str, str],
     data: bytes | str | None,

@@ -22,7 +22,6 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import unquote
 
 from cloudevents.http import CloudEvent
 
@@ -79,9 +78,7 @@ def events_from_http(headers: Mapping[str, str], body: bytes) -> list[CloudEvent
     media = content_type.split(";", 1)[0].strip().lower()
     lowered = {k.lower(): v for k, v in headers.items()}
     if "ce-specversion" in lowered or "ce-id" in lowered:
-        # The HTTP binding percent-encodes attribute values that are not printable ASCII.
-        attributes = {k: unquote(v) for k, v in lowered.items() if k.startswith("ce-")}
-        return [_events.from_binary(attributes, body, content_type or None)]
+        return [_events.from_binary(_events.http_attributes(headers), body, content_type or None)]
     if media == "application/cloudevents+json":
         return [_events.from_json(body)]
     if media == "application/cloudevents-batch+json":

@@ -30,6 +30,7 @@ from portable._events import (
     SHAPE_ERRORS,
     from_binary,
     from_structured,
+    http_attributes,
     is_mapping,
     reading,
     wrong_shape,
@@ -88,7 +89,8 @@ def read_http(headers: Mapping[str, str], body: bytes | str, path: str = "", *,
     found = TOPIC_IN_PATH.search(path)
     topic = topic or (found.group(0) if found else None)
     if media not in (STRUCTURED, BATCH) and BINARY_HEADERS & fields.keys():
-        return _guarded(lambda: Item(body, [resolve(from_binary(fields, body, content_type))]))
+        attributes = http_attributes(headers)
+        return _guarded(lambda: Item(body, [resolve(from_binary(attributes, body, content_type))]))
     value = _json(body)
     if media == STRUCTURED:
         return _guarded(lambda: Item(body, [resolve(from_structured(value))]))

@@ -74,6 +74,16 @@ def test_conformance_cloudevent_in_binary_http_mode_gives_the_same_event(case: s
     assert to_structured(one(body, headers)) == to_structured(one(structured))
 
 
+def test_binary_http_mode_header_values_are_percent_decoded() -> None:
+    """The HTTP binding percent-encodes attribute values that are not printable ASCII:
+    an object named in Japanese arrives as %-escapes in ce-subject."""
+    given = fixture("gcp/gcs_finalized_cloudevent_structured.json")
+    headers, body = to_binary(one({**given, "subject": "objects/写真 1.jpg"}))
+    headers["ce-subject"] = "objects/%E5%86%99%E7%9C%9F%201.jpg"
+    assert body is not None
+    assert one(body, headers)["subject"] == "objects/写真 1.jpg"
+
+
 # -- Cloud Storage -----------------------------------------------------------------------------
 
 def test_eventarc_storage_cloudevent_passes_unchanged_with_its_extension() -> None:
