@@ -100,10 +100,16 @@ def _load(url: str, table: Mapping[str, tuple[str, str, str | None]], what: str)
     if scheme not in table:
         known = ", ".join(["memory"] + sorted(table))
         raise ConfigurationError(f"unknown {what} URL scheme {scheme!r} in {url!r}; known: {known}")
-    module_name, class_name, extra = table[scheme]
+    return backend_class(table[scheme], f"{what} {url!r}").from_url(url)
+
+
+def backend_class(entry: tuple[str, str, str | None], needed_by: str) -> Any:
+    """The class a backend table names (module, class, extra), imported now; a missing
+    dependency is a ConfigurationError naming the extra to install."""
+    module_name, class_name, extra = entry
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         hint = f" (pip install 'portable-functions[{extra}]')" if extra else ""
-        raise ConfigurationError(f"{what} {url!r} needs {exc.name or module_name}{hint}") from exc
-    return getattr(module, class_name).from_url(url)
+        raise ConfigurationError(f"{needed_by} needs {exc.name or module_name}{hint}") from exc
+    return getattr(module, class_name)

@@ -14,7 +14,6 @@ in memory unless ``read`` is asked for it.
 from __future__ import annotations
 
 import builtins
-import importlib
 import os
 import shutil
 from typing import IO, Any, Protocol
@@ -48,13 +47,9 @@ def _backend(url: str) -> ObjectBackend:
         known = ", ".join(f"{s}://" for s in BACKENDS)
         raise ConfigurationError(f"cannot open {url!r}: unknown scheme (known: {known})")
     if scheme not in _backends:
-        module_name, class_name, extra = BACKENDS[scheme]
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            hint = f" (pip install 'portable-functions[{extra}]')" if extra else ""
-            raise ConfigurationError(f"{url!r} needs {exc.name or module_name}{hint}") from exc
-        _backends[scheme] = getattr(module, class_name)()
+        from ._config import backend_class
+
+        _backends[scheme] = backend_class(BACKENDS[scheme], repr(url))()
     return _backends[scheme]
 
 
