@@ -22,6 +22,9 @@ Provider SDK errors are mapped onto this tree in one place per provider (by erro
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 
 class PortableError(Exception):
     """Base of every error portable-functions raises on purpose."""
@@ -88,3 +91,19 @@ def missing_extra(extra: str, module: str) -> ConfigurationError:
     return ConfigurationError(
         f"{module} is not installed; install it with: pip install 'portable-functions[{extra}]'"
     )
+
+
+@contextmanager
+def translating(belongs: Callable[[BaseException], bool],
+                translate: Callable[[BaseException], PortableError]) -> Iterator[None]:
+    """Raise the errors of one SDK from the block as portable errors: each provider's single
+    place of mapping (``belongs`` recognises its SDK's errors by module, so nothing imports
+    the SDK; ``translate`` decides by error code). Other errors pass unchanged."""
+    try:
+        yield
+    except PortableError:
+        raise
+    except Exception as exc:
+        if not belongs(exc):
+            raise
+        raise translate(exc) from exc

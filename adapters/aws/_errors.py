@@ -18,12 +18,17 @@ any other client error            PermanentError (an invalid or oversized messag
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from portable._classify import classify_sdk
-from portable._errors import ConfigurationError, PermanentError, PortableError, RetryableError
+from portable._errors import (
+    ConfigurationError,
+    PermanentError,
+    PortableError,
+    RetryableError,
+    translating,
+)
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 ALREADY_EXISTS = frozenset({"ResourceInUseException", "QueueAlreadyExists"})
@@ -77,17 +82,9 @@ def to_portable(exc: BaseException, unavailable: type[RetryableError], what: str
     return PermanentError(f"{what} refused the request: {exc}")
 
 
-@contextmanager
-def mapped(unavailable: type[RetryableError], what: str) -> Iterator[None]:
+def mapped(unavailable: type[RetryableError], what: str) -> AbstractContextManager[None]:
     """Raise botocore errors of the block as portable ones (portable errors pass through)."""
-    try:
-        yield
-    except PortableError:
-        raise
-    except Exception as exc:
-        if not _is_botocore(exc):
-            raise
-        raise to_portable(exc, unavailable, what) from exc
+    return translating(_is_botocore, lambda exc: to_portable(exc, unavailable, what))
 
 
 def _is_botocore(exc: BaseException) -> bool:

@@ -19,11 +19,16 @@ recognised by its attributes. Transient or not is :mod:`portable._classify`'s an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from portable._classify import classify_sdk
-from portable._errors import ConfigurationError, PermanentError, PortableError, RetryableError
+from portable._errors import (
+    ConfigurationError,
+    PermanentError,
+    PortableError,
+    RetryableError,
+    translating,
+)
 
 # Codes that are answers, handled where they occur (not failures).
 ENTITY_EXISTS = "EntityAlreadyExists"
@@ -90,17 +95,10 @@ def translate(exc: BaseException, what: str,
     return PermanentError(detail)
 
 
-@contextmanager
-def mapped(what: str, unavailable: type[RetryableError] = RetryableError) -> Iterator[None]:
+def mapped(what: str,
+           unavailable: type[RetryableError] = RetryableError) -> AbstractContextManager[None]:
     """Raise azure-core errors from the block as portable errors (others pass unchanged)."""
-    try:
-        yield
-    except PortableError:
-        raise
-    except Exception as exc:
-        if not _is_azure(exc):
-            raise
-        raise translate(exc, what, unavailable) from exc
+    return translating(_is_azure, lambda exc: translate(exc, what, unavailable))
 
 
 def _is_azure(exc: BaseException) -> bool:

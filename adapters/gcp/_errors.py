@@ -15,7 +15,7 @@ store reads again and decides again.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from portable._classify import classify_sdk
 from portable._errors import (
@@ -24,6 +24,7 @@ from portable._errors import (
     PortableError,
     RetryableError,
     missing_extra,
+    translating,
 )
 
 # gRPC code -> what the deployment must fix.
@@ -68,16 +69,13 @@ def translate(exc: BaseException, what: str,
     return PermanentError(detail + " (retrying will not help)")
 
 
-@contextmanager
-def translated(what: str, unavailable: type[RetryableError]) -> Iterator[None]:
-    """Run Google SDK calls; their errors leave as portable errors (see :func:`translate`).
-    They are recognised by module, so that nothing here imports an SDK."""
-    try:
-        yield
-    except Exception as exc:
-        if not (type(exc).__module__.startswith(GOOGLE_MODULES) or isinstance(exc, TimeoutError)):
-            raise
-        raise translate(exc, what, unavailable) from exc
+def translated(what: str, unavailable: type[RetryableError]) -> AbstractContextManager[None]:
+    """Run Google SDK calls; their errors leave as portable errors (see :func:`translate`)."""
+    return translating(_is_google, lambda exc: translate(exc, what, unavailable))
+
+
+def _is_google(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith(GOOGLE_MODULES) or isinstance(exc, TimeoutError)
 
 
 @contextmanager
