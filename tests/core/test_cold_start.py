@@ -43,3 +43,25 @@ def test_building_a_pipeline_loads_no_cloud_sdk() -> None:
         "p.process(portable.new_event({'id': '1', 'source': 's', 'type': 't'}))"
     )
     assert loaded_after(statement) == []
+
+
+def cloud_modules_after(statement: str) -> set[str]:
+    code = (f"import sys, json\n{statement}\n"
+            "print(json.dumps(sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('google', 'azure', 'boto3', 'botocore'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout))
+
+
+def test_entries_load_no_google_or_azure_module_a_bare_interpreter_lacks() -> None:
+    """A bare interpreter already holds ``google`` and ``google.cloud``: the installed
+    google-cloud-* distributions declare those namespace packages in .pth files that site
+    runs at start-up. Importing portable and the entries must add nothing to that."""
+    baseline = cloud_modules_after("pass")
+    for statement in ("import portable",
+                      "from adapters import aws; aws.lambda_handler",
+                      "from adapters import gcp; gcp.cloud_function; gcp.push_handler",
+                      "from adapters import azure; azure.register"):
+        added = cloud_modules_after(statement) - baseline
+        # azure.functions is the programming model the Functions host has already loaded
+        assert {m for m in added if not m.startswith("azure.functions")} == set(), statement
