@@ -12,9 +12,7 @@ anything else                              ``portable serve`` (CloudEvents; the 
 
 Every entry runs the real pipeline, whose log records say what became of each event; the
 :class:`DeliveryPrinter` turns those records into the lines a developer watches (provider,
-type, subject, outcome, attempt) on stdout, and the JSON logs go to a file. Records carry no
-subject, so the idempotency key function is wrapped to note the event being keyed in this
-thread (the key itself is unchanged).
+type, subject, outcome, attempt) on stdout, and the JSON logs go to a file.
 """
 
 from __future__ import annotations
@@ -28,11 +26,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cloudevents.http import CloudEvent
-
-from ._app import App, Handler, KeyFunction, as_app
+from ._app import App, Handler, as_app
 from ._logging import JsonFormatter, logger
-from ._pipeline import default_key
 from ._serve import DEFAULT_MAX_BODY, MAX_BODY_ENV, TARGET_ENV, Server, flask_view, load_target
 
 ENTRY_NAME = "portable_dev"
@@ -56,41 +51,18 @@ def router(routes: Mapping[str, View], fallback: View) -> View:
     return portable_dev
 
 
-class Observed:
-    """The events being keyed, per thread: what gives a delivery line its subject."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def key(self, inner: KeyFunction) -> KeyFunction:
-        def observing(event: CloudEvent) -> str:
-            self._local.event = event
-            return inner(event)
-
-        return observing
-
-    def subject(self, event_id: object) -> str | None:
-        event: CloudEvent | None = getattr(self._local, "event", None)
-        if event is None or event.get("id") != event_id:
-            return None
-        subject = event.get("subject")
-        return None if subject is None else str(subject)
-
-
 class DeliveryPrinter(logging.Handler):
     """One line per pipeline outcome, printed as it happens."""
 
-    def __init__(self, observed: Observed, write: Callable[[str], Any] | None = None) -> None:
+    def __init__(self, write: Callable[[str], Any] | None = None) -> None:
         super().__init__(logging.INFO)
-        self.observed = observed
         self.write = write or _stdout
 
     def emit(self, record: logging.LogRecord) -> None:
         outcome = getattr(record, "outcome", None)
         if outcome is None:
             return
-        event_id = getattr(record, "event_id", None)
-        subject = getattr(record, "subject", None) or self.observed.subject(event_id) or ""
+        subject = getattr(record, "subject", None) or ""
         self.write(delivery_line(
             provider=getattr(record, "provider", None) or "?",
             event_type=getattr(record, "event_type", None) or "(bad input)",
@@ -122,9 +94,8 @@ def dev_options(target: App | Handler, options: Mapping[str, Any],
 def build() -> View:
     """The served function, from PORTABLE_TARGET and PORTABLE_DEV_PROVIDERS."""
     target = load_target(os.environ[TARGET_ENV])
-    observed = Observed()
-    _log_to(os.environ.get(LOG_ENV), DeliveryPrinter(observed))
-    options = {"key": observed.key(as_app(target).options.get("key") or default_key)}
+    _log_to(os.environ.get(LOG_ENV), DeliveryPrinter())
+    options: dict[str, Any] = {}
     routes: dict[str, View] = {}
     for name in filter(None, os.environ.get(PROVIDERS_ENV, "").split(",")):
         module = importlib.import_module(f"adapters.{name}.dev")

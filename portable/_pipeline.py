@@ -375,6 +375,7 @@ class Pipeline:
             event_id=event.get("id"),
             event_type=event.get("type"),
             source=event.get("source"),
+            subject=event.get("subject"),
             correlation_id=ctx.correlation_id,
             attempt=ctx.attempt,
             provider=ctx.provider,

@@ -8,21 +8,20 @@ from collections.abc import Iterator
 import pytest
 
 from portable import App, PermanentError, Pipeline, new_event
-from portable._dev_router import DeliveryPrinter, Observed, dev_options
+from portable._dev_router import DeliveryPrinter, dev_options
 from portable._logging import logger
 from portable._pipeline import default_key
 
 
 @pytest.fixture
-def printed() -> Iterator[tuple[list[str], Observed]]:
+def printed() -> Iterator[list[str]]:
     lines: list[str] = []
-    observed = Observed()
-    printer = DeliveryPrinter(observed, lines.append)
+    printer = DeliveryPrinter(lines.append)
     level = logger.level
     logger.addHandler(printer)
     logger.setLevel("INFO")
     try:
-        yield lines, observed
+        yield lines
     finally:
         logger.removeHandler(printer)
         logger.setLevel(level)
@@ -34,15 +33,14 @@ def upload(event_id: str, subject: str) -> object:
 
 
 def test_each_outcome_is_one_line_with_subject_and_attempt(
-        printed: tuple[list[str], Observed]) -> None:
-    lines, observed = printed
+        printed: list[str]) -> None:
+    lines = printed
 
     def handle(event: object) -> None:
         if "bad" in str(event["subject"]):  # type: ignore[index]
             raise PermanentError("cannot read it")
 
-    pipeline = Pipeline(handle, store="memory://", dlq="memory://",
-                        key=observed.key(default_key))
+    pipeline = Pipeline(handle, store="memory://", dlq="memory://")
     pipeline.process(upload("e1", "photos/cat.jpg"))  # type: ignore[arg-type]
     pipeline.process(upload("e1", "photos/cat.jpg"))  # type: ignore[arg-type]
     pipeline.process(upload("e2", "bad/file.bin"))  # type: ignore[arg-type]
@@ -55,8 +53,8 @@ def test_each_outcome_is_one_line_with_subject_and_attempt(
     ]
 
 
-def test_bad_input_is_printed_without_an_event(printed: tuple[list[str], Observed]) -> None:
-    lines, _ = printed
+def test_bad_input_is_printed_without_an_event(printed: list[str]) -> None:
+    lines = printed
     Pipeline(lambda event: None, store="memory://", dlq="memory://").dead_letter_raw(
         b"not json", ValueError("not a CloudEvent"))
     assert lines[0].split()[:4] == ["local", "(bad", "input)", "dead_lettered"]
