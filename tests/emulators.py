@@ -19,14 +19,13 @@ from collections.abc import Sequence
 
 import pytest
 
+from portable._net import free_port
+
+__all__ = ["free_port", "output", "require_binary", "start", "stop", "unavailable",
+           "wait_for_port"]
+
 _LOGS: dict[int, str] = {}
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def unavailable(reason: str) -> None:
