@@ -230,13 +230,6 @@ def content_id(*parts: object) -> str:
     return digest.hexdigest()[:32]
 
 
-def event_summary(event: CloudEvent) -> dict[str, Any]:
-    """The attributes logs may carry: never the data."""
-    return {
-        k: event.get(k) for k in ("id", "type", "source", "subject") if event.get(k) is not None
-    }
-
-
 _NOT_JSON = object()
 
 

@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ._classify import Classifier
 from ._errors import CircuitOpenError
@@ -119,20 +119,9 @@ class RetryPolicy:
         return result
 
 
-NO_RETRY = RetryPolicy(attempts=1)
-
-
 def policy_from(spec: RetryPolicy | int | None) -> RetryPolicy:
     if isinstance(spec, RetryPolicy):
         return spec
     if spec is None:
         return RetryPolicy()
     return RetryPolicy(attempts=int(spec))
-
-
-def describe(policy: RetryPolicy) -> dict[str, Any]:
-    return {
-        "attempts": policy.attempts,
-        "initial_delay": policy.initial_delay,
-        "max_delay": policy.max_delay,
-    }
