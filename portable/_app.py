@@ -25,8 +25,7 @@ that does not fit is dead-lettered as a :class:`~portable.DataValidationError`::
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from cloudevents.http import CloudEvent
 
@@ -38,8 +37,7 @@ KeyFunction = Callable[[CloudEvent], str]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     pattern: str
     handler: Callable[..., Any]
     data: type[Any] | None = None

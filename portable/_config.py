@@ -11,11 +11,13 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._deadletter import MemorySink, Sink
 from ._errors import ConfigurationError
 from ._store import MemoryStore, Store
+
+if TYPE_CHECKING:
+    from ._deadletter import Sink
 
 STORE_ENV = "PORTABLE_STORE"
 DLQ_ENV = "PORTABLE_DLQ"
@@ -87,6 +89,8 @@ def store_from(spec: str | Store | None) -> Store:
 
 
 def sink_from(spec: str | Sink | None) -> Sink:
+    from ._deadletter import MemorySink, Sink  # loaded with the first dead letter, not at start
+
     if isinstance(spec, Sink):
         return spec
     url = spec or os.environ.get(DLQ_ENV) or DEFAULT_DLQ

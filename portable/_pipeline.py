@@ -20,16 +20,14 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cloudevents.http import CloudEvent
 
 from . import _context, _events, _tracing
 from ._app import App, Handler, KeyFunction, as_app
 from ._config import check_cloud_settings, sink_from, store_from
-from ._deadletter import DeadLetter, Sink
 from ._errors import (
     CircuitOpenError,
     ConfigurationError,
@@ -42,6 +40,9 @@ from ._errors import (
 from ._logging import configure, log
 from ._retry import RetryPolicy, policy_from
 from ._store import Record, Status, Store
+
+if TYPE_CHECKING:
+    from ._deadletter import Sink
 
 DEFAULT_TTL = 24 * 3600.0
 """How long a completed or dead-lettered claim is remembered: Event Grid retries for up to
@@ -59,8 +60,7 @@ class Outcome(StrEnum):
     DEAD_LETTERED = "dead_lettered"  # stored in the sink and acked
 
 
-@dataclass
-class Result:
+class Result(NamedTuple):
     outcome: Outcome
     event_id: str | None
     attempt: int | None = None
@@ -185,6 +185,8 @@ class Pipeline:
         For entries that the platform redelivers on any non-2xx: answering 4xx there would
         loop or drop the event. Returns RETRY only if the sink cannot write.
         """
+        from ._deadletter import DeadLetter  # only dead letters pay for the module
+
         ctx = ctx or _context.Context()
         letter = DeadLetter.build(
             error,
@@ -315,6 +317,8 @@ class Pipeline:
         record: Record,
         transient: bool = False,
     ) -> Result:
+        from ._deadletter import DeadLetter
+
         letter = DeadLetter.build(
             exc,
             retryable=transient,

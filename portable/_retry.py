@@ -13,19 +13,19 @@ transient error runs at most 9 times before the event is dead-lettered.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ._classify import Classifier
 from ._errors import CircuitOpenError
 
+if TYPE_CHECKING:
+    import random
+
 T = TypeVar("T")
 
 
-@dataclass
 class RetryPolicy:
     """How a handler call is retried inside one delivery.
 
@@ -33,23 +33,37 @@ class RetryPolicy:
     ``initial_delay`` / ``max_delay``: backoff ``uniform(0, min(max_delay, initial_delay * 2**n))``.
     ``margin``: seconds kept free before the deadline (to record the outcome and answer).
     ``transient`` / ``permanent``: extra exception types for the classifier.
-    ``sleep`` / ``clock`` / ``rng``: injectable, so tests never wait on a real clock.
+    ``sleep`` / ``clock`` / ``rng``: injectable, so tests never wait on a real clock (``rng``
+    defaults to a ``random.Random`` made at the first backoff: cold starts never import random).
     """
 
-    attempts: int = 3
-    initial_delay: float = 0.2
-    max_delay: float = 5.0
-    margin: float = 1.0
-    transient: Iterable[type[BaseException]] = ()
-    permanent: Iterable[type[BaseException]] = ()
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.time
-    rng: random.Random = field(default_factory=random.Random)
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1:
+    def __init__(
+        self,
+        attempts: int = 3,
+        initial_delay: float = 0.2,
+        max_delay: float = 5.0,
+        margin: float = 1.0,
+        transient: Iterable[type[BaseException]] = (),
+        permanent: Iterable[type[BaseException]] = (),
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        if attempts < 1:
             raise ValueError("RetryPolicy.attempts must be at least 1")
-        self.classifier = Classifier(self.transient, self.permanent)
+        self.attempts, self.initial_delay, self.max_delay = attempts, initial_delay, max_delay
+        self.margin, self.sleep, self.clock, self.rng = margin, sleep, clock, rng
+        self.classifier = Classifier(transient, permanent)
+
+    def __repr__(self) -> str:
+        return (f"RetryPolicy(attempts={self.attempts}, initial_delay={self.initial_delay}, "
+                f"max_delay={self.max_delay}, margin={self.margin})")
+
+    def without_sleeping(self) -> RetryPolicy:
+        """The same policy, retrying at once (for test harnesses)."""
+        copy = object.__new__(RetryPolicy)
+        copy.__dict__.update(self.__dict__, sleep=_no_wait)
+        return copy
 
     def is_transient(self, exc: BaseException) -> bool:
         return self.classifier.is_transient(exc)
@@ -57,6 +71,10 @@ class RetryPolicy:
     def backoff(self, retry_number: int) -> float:
         """Full jitter: the delay before in-process retry ``retry_number`` (1-based)."""
         ceiling = min(self.max_delay, self.initial_delay * 2 ** (retry_number - 1))
+        if self.rng is None:
+            import random
+
+            self.rng = random.Random()
         return self.rng.uniform(0, ceiling)
 
     def call(self, fn: Callable[[], T], deadline: float | None = None) -> T:
@@ -125,3 +143,7 @@ def policy_from(spec: RetryPolicy | int | None) -> RetryPolicy:
     if spec is None:
         return RetryPolicy()
     return RetryPolicy(attempts=int(spec))
+
+
+def _no_wait(seconds: float) -> None:
+    return None

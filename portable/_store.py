@@ -21,8 +21,8 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Status(StrEnum):
@@ -32,8 +32,7 @@ class Status(StrEnum):
     RELEASED = "RELEASED"
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     key: str
     status: Status
     token: str

@@ -27,8 +27,7 @@ import contextvars
 import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cloudevents.http import CloudEvent
 
@@ -52,8 +51,7 @@ _INVALID_SPAN = "0" * 16
 SAMPLED = 0x01
 
 
-@dataclass(frozen=True)
-class Trace:
+class Trace(NamedTuple):
     """A W3C trace context: ``traceparent`` and, optionally, ``tracestate``."""
 
     traceparent: str
@@ -142,7 +140,7 @@ def from_headers(headers: Mapping[str, str]) -> Trace | None:
         trace = bridge(lowered.get(name))
         if trace is not None:
             state = lowered.get(TRACESTATE) if name == TRACEPARENT else None
-            return replace(trace, tracestate=state.strip() or None) if state else trace
+            return trace._replace(tracestate=state.strip() or None) if state else trace
     return None
 
 
@@ -209,7 +207,7 @@ def current() -> Trace | None:
             found = _traceparent(f"{span.trace_id:032x}", f"{span.span_id:016x}",
                                  bool(span.trace_flags & SAMPLED))
             if found is not None:
-                return replace(found, tracestate=state or None)
+                return found._replace(tracestate=state or None)
     return _incoming.get()
 
 

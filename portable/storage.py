@@ -12,9 +12,8 @@ not branches, as DESIGN.md's action table). Fields a provider does not send are 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, unquote_plus
 
 from cloudevents.http import CloudEvent
@@ -82,8 +81,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'portable.storage' has no attribute {name!r}")
 
 
-@dataclass(frozen=True)
-class StorageObjectEvent:
+class StorageObjectEvent(NamedTuple):
     """What happened to which object, whatever the provider."""
 
     action: str

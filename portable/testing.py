@@ -415,9 +415,8 @@ def run(handle: App | Handler, payload: Any, *, via: str = "aws", attempts: int 
     sink = dlq if dlq is not None else MemorySink()
     app = as_app(handle)
     options = {**pipeline_options, "store": store or MemoryStore(), "dlq": sink,
-               "retry": replace(policy_from(pipeline_options.get("retry",
-                                                                 app.options.get("retry"))),
-                                sleep=_no_wait)}
+               "retry": policy_from(pipeline_options.get("retry", app.options.get("retry")))
+               .without_sleeping()}
     before = {letter.id for letter in sink.list(limit=10_000)}
     with _outcomes(report.outcomes):
         deliver = ENTRIES[via](_Recorder(app, report.ran), options, context)
@@ -429,10 +428,6 @@ def run(handle: App | Handler, payload: Any, *, via: str = "aws", attempts: int 
     report.dead_letters = [letter for letter in sink.list(limit=10_000)
                            if letter.id not in before]
     return report
-
-
-def _no_wait(seconds: float) -> None:
-    return None
 
 
 class _Recorder(App):
@@ -447,7 +442,7 @@ class _Recorder(App):
         route = super().route(event)
         if route is _IGNORE:
             return route
-        return replace(route, handler=self._noting(route.handler))
+        return route._replace(handler=self._noting(route.handler))
 
     def _noting(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         def noted(event: CloudEvent, *data: Any) -> Any:

@@ -31,7 +31,6 @@ never rely on it.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -121,7 +120,7 @@ class FirestoreStore(Store):
                 current = _record(snapshot)
                 if current is None or current.token != token:
                     return False
-                done = replace(current, status=status, expires_at=expires_at, result=result)
+                done = current._replace(status=status, expires_at=expires_at, result=result)
                 if self._write(ref, done, snapshot):
                     return True
         raise self._contended()

@@ -65,3 +65,20 @@ def test_entries_load_no_google_or_azure_module_a_bare_interpreter_lacks() -> No
         added = cloud_modules_after(statement) - baseline
         # azure.functions is the programming model the Functions host has already loaded
         assert {m for m in added if not m.startswith("azure.functions")} == set(), statement
+
+
+def test_the_lambda_path_loads_no_dataclasses_inspect_or_random() -> None:
+    """Each costs a cold start milliseconds (``dataclasses`` pulls in ``inspect``, ~10 ms);
+    the per-event path does without them until a retry or a dead letter needs one. (Without
+    OpenTelemetry, as in a deployment that does not trace: its API itself imports inspect.)"""
+    code = (
+        "import sys, json\n"
+        "sys.modules['opentelemetry'] = None  # not installed\n"
+        "from adapters import aws\n"
+        "handler = aws.lambda_handler(lambda e: None, store='memory://', dlq='memory://')\n"
+        "handler({'specversion': '1.0', 'id': '1', 'source': 's', 'type': 't'}, None)\n"
+        "print(json.dumps(sorted(m for m in ('dataclasses', 'inspect', 'random') "
+        "if m in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
