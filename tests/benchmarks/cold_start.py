@@ -10,16 +10,24 @@ has it loaded), ``functions_framework`` for Google Cloud (it imports the user's 
 alternate between the cases, and each case keeps its median. Bytecode is compiled once
 before timing (into a cache folder of the run's own), as a pip install or a deployment
 package has it: a process that compiles every module on every start measures the compiler.
+
+The interpreter is a deployment's, not this checkout's: a fresh virtual environment whose only
+addition is a ``.pth`` listing the source tree and the installed packages as plain folders. The
+development environment's editable install runs a finder at every start that already imports
+``re``, ``enum``, ``pathlib`` and ``urllib.parse``, which would hide what the entries cost.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import site
 import subprocess
 import sys
 import tempfile
 import time
+import venv
+from pathlib import Path
 
 from tests.benchmarks._table import Row, Target, format_table, median_interleaved
 
@@ -57,13 +65,26 @@ _CLEARED = ("AWS_LAMBDA_FUNCTION_NAME", "WEBSITE_INSTANCE_ID", "K_SERVICE", "FUN
             "PORTABLE_STORE", "PORTABLE_DLQ", "PYTHONDONTWRITEBYTECODE")
 
 
-def wall_ms(code: str, bytecode: str) -> float:
+def deployment_python(folder: Path) -> str:
+    """A fresh virtual environment in ``folder`` that sees the source tree and this
+    environment's packages as plain folders, as a deployment package does; its python."""
+    venv.create(folder, with_pip=False)
+    source_tree = Path(__file__).resolve().parents[2]
+    inside = Path(subprocess.run(
+        [folder / "bin" / "python", "-c", "import site; print(site.getsitepackages()[0])"],
+        check=True, capture_output=True, text=True).stdout.strip())
+    paths = [str(source_tree), *site.getsitepackages()]
+    (inside / "deployment.pth").write_text("\n".join(paths) + "\n", encoding="utf-8")
+    return str(folder / "bin" / "python")
+
+
+def wall_ms(python: str, code: str, bytecode: str) -> float:
     """Milliseconds for ``python -c code`` to start, run and exit (bytecode cached under the
     folder ``bytecode``)."""
     env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
     env["PYTHONPYCACHEPREFIX"] = bytecode
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL,
+    done = subprocess.run([python, "-c", code], env=env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True)
     elapsed = (time.perf_counter() - started) * 1000
     if done.returncode:
@@ -74,11 +95,14 @@ def wall_ms(code: str, bytecode: str) -> float:
 def rows(quick: bool = False, runs: int = 11) -> list[Row]:
     runs = 1 if quick else runs
     codes = sorted({code for pair in ENTRIES.values() for code in pair})
-    with tempfile.TemporaryDirectory(prefix="portable-bytecode-") as bytecode:
+    with tempfile.TemporaryDirectory(prefix="portable-cold-start-") as folder:
+        python = deployment_python(Path(folder) / "venv")
+        bytecode = str(Path(folder) / "bytecode")
         for code in codes:
-            wall_ms(code, bytecode)  # compile and cache bytecode, warm the file cache
+            wall_ms(python, code, bytecode)  # compile and cache bytecode, warm the file cache
         medians = dict(zip(codes, median_interleaved(
-            [lambda code=code: wall_ms(code, bytecode) for code in codes], runs), strict=True))
+            [lambda code=code: wall_ms(python, code, bytecode) for code in codes], runs),
+            strict=True))
     return [Row(case, medians[module], "ms", medians[baseline],
                 Target(ADDED_MS, compared=True) if case in TARGETED else None,
                 difference=True, note=f"median of {runs}")
