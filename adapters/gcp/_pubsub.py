@@ -8,6 +8,11 @@ legacy background event) ends in :func:`resolve`, which looks at the message's a
 - a Cloud Storage notification (``eventType`` OBJECT_FINALIZE ... with ``bucketId`` and
   ``objectId``): the storage CloudEvent Eventarc would deliver, ``data`` = the object resource;
 - anything else: the ``google.cloud.pubsub.topic.v1.messagePublished`` event itself.
+
+A message published by google-cloud-pubsub with OpenTelemetry tracing on carries the
+publisher's trace as ``googclient_traceparent`` / ``googclient_tracestate``: an event without a
+``traceparent`` of its own takes that trace as its distributed-tracing extension, so the
+handler's span joins the publisher's trace.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 
 from cloudevents.http import CloudEvent
 
+from portable import _tracing
 from portable._errors import MalformedEventError
 from portable._events import (
     content_id,
@@ -33,6 +39,9 @@ from portable.storage import GCP_PREFIX
 PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
 PUBSUB_SERVICE = "pubsub.googleapis.com"
 STORAGE_SERVICE = "storage.googleapis.com"
+CLIENT_TRACE_PREFIX = "googclient_"
+"""How google-cloud-pubsub's OpenTelemetry propagation names the W3C fields it adds to a
+message's attributes."""
 JSON = "application/json"
 
 # The CloudEvents Pub/Sub binding: a message is a binary-mode CloudEvent when its attributes
@@ -113,10 +122,24 @@ def resolve(event: CloudEvent) -> CloudEvent:
         return event
     attributes = _attributes(message)
     payload = _payload(message)
-    for carries, convert in _CARRIED:
-        if carries(attributes):
-            return convert(attributes, payload, event)
-    return event
+    carried = next((convert(attributes, payload, event) for carries, convert in _CARRIED
+                    if carries(attributes)), event)
+    return _traced(carried, attributes)
+
+
+def _traced(event: CloudEvent, attributes: Mapping[str, str]) -> CloudEvent:
+    """``event`` with the publisher's trace from the client library's attributes, unless
+    it has a trace of its own."""
+    prefix = CLIENT_TRACE_PREFIX
+    if event.get(_tracing.TRACEPARENT) is not None or prefix + _tracing.TRACEPARENT not in (
+            attributes):
+        return event
+    trace = _tracing.parse(attributes[prefix + _tracing.TRACEPARENT],
+                           attributes.get(prefix + _tracing.TRACESTATE))
+    if trace is None:
+        return event
+    return new_event({**event.get_attributes(), _tracing.TRACEPARENT: trace.traceparent,
+                      _tracing.TRACESTATE: trace.tracestate}, event.get_data())
 
 
 def _attributes(message: Mapping[str, Any]) -> dict[str, str]:

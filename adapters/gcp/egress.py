@@ -10,6 +10,10 @@ google-cloud-pubsub, imported when first called.
   an event beyond them raises MalformedEventError naming the limit: send it structured.
 - structured mode: the JSON event format as the data, ``content-type`` =
   ``application/cloudevents+json``; any size up to Pub/Sub's 10 MB message limit.
+
+In both modes the event's trace is also written as ``googclient_traceparent`` /
+``googclient_tracestate``, where google-cloud-pubsub's OpenTelemetry tracing reads it: a
+subscriber built on the client library alone joins the same trace.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from portable._errors import MalformedEventError, RetryableError
 from portable._events import to_binary, to_json
 
 from ._errors import installed, translated
+from ._pubsub import CLIENT_TRACE_PREFIX
 
 if TYPE_CHECKING:
     from google.cloud.pubsub_v1 import PublisherClient
@@ -51,7 +56,13 @@ def from_cloudevent(event: CloudEvent, mode: Mode = "binary") -> Message:
     encode = _MODES.get(mode)
     if encode is None:
         raise ValueError(f"unknown mode {mode!r}: use 'binary' or 'structured'")
-    return encode(event)
+    message = encode(event)
+    for name in (_tracing.TRACEPARENT, _tracing.TRACESTATE):
+        value = event.get(name)
+        if value is not None:
+            message.attributes[CLIENT_TRACE_PREFIX + name] = str(value)
+    _check_attributes(message.attributes)
+    return message
 
 
 def publish(event: CloudEvent, topic: str, *, mode: Mode = "binary",
@@ -82,7 +93,6 @@ def default_publisher() -> PublisherClient:
 
 def _binary(event: CloudEvent) -> Message:
     attributes, data = to_binary(event)
-    _check_attributes(attributes)
     return Message(data or b"", attributes)
 
 
