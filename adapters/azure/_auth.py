@@ -10,8 +10,13 @@ Event Grid can authenticate to a webhook in two ways, and each has its checker h
   imported on the first request), with the audience (the application's id or URI), the
   issuer (the tenant, v1 or v2 tokens), the expiry, and optionally an app role.
 
-Every request to the route is checked, the validation handshakes included: Event Grid sends
-the URL's secret and the token with them too.
+Every delivery of events is checked. A validation handshake (which runs nothing, it only
+echoes a code or allows an origin) is checked with the credentials the subscription is sure to
+put on it: a secret in the endpoint URL, which the handshake is sent to like every delivery.
+Event Grid documents custom delivery headers, and the Entra token, for event deliveries only,
+so a handshake without them is answered (one that carries a wrong one is refused): a strict
+check would make the subscription's creation fail for good, and an unauthenticated party gains
+nothing from a handshake, since the events that follow are still refused.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ class WebhookAuth(Protocol):
     def check(self, headers: Mapping[str, str], params: Mapping[str, str]) -> None:
         """Raises Refused (401 / 403) unless the request comes from the subscription."""
 
+    def check_handshake(self, headers: Mapping[str, str], params: Mapping[str, str]) -> None:
+        """The same for a validation handshake (see the module's docstring)."""
+
 
 @dataclass(frozen=True)
 class SharedSecret:
@@ -62,6 +70,12 @@ class SharedSecret:
         if not any(hmac.compare_digest(value.encode("utf-8"), expected) for value in offered):
             raise forbidden("the webhook secret does not match")
 
+    def check_handshake(self, headers: Mapping[str, str], params: Mapping[str, str]) -> None:
+        """A secret in the URL is required; a header secret only checked when sent."""
+        if self.header is None or header(headers, self.header) or (
+                self.parameter and params.get(self.parameter)):
+            self.check(headers, params)
+
 
 @dataclass(frozen=True)
 class EntraToken:
@@ -73,6 +87,11 @@ class EntraToken:
     role: str | None = None
     keys: KeyFinder | None = None
     """Default: the tenant's published signing keys, fetched and cached by PyJWT."""
+
+    def check_handshake(self, headers: Mapping[str, str], params: Mapping[str, str]) -> None:
+        """The token is only checked when sent."""
+        if header(headers, "authorization"):
+            self.check(headers, params)
 
     def check(self, headers: Mapping[str, str], params: Mapping[str, str]) -> None:
         token = bearer(headers)

@@ -4,7 +4,7 @@ The worker checks each function the way it loads it: parameter names must equal 
 names, and ``typing.get_type_hints`` must give types its converters accept. So the annotations
 here are real classes (no ``from __future__ import annotations``: the SDK-type BlobClient is
 imported late, where a string annotation could not be resolved), and every function also takes
-``context`` (the host's invocation context, for the correlation id).
+``context`` (the host's invocation context: the correlation id and the trace).
 """
 
 from collections.abc import Callable
@@ -13,6 +13,7 @@ from typing import Any
 import azure.functions as func
 
 from portable._errors import ConfigurationError
+from portable._tracing import Trace, parse
 
 from . import _webhook
 from .entry import Triggers
@@ -22,7 +23,7 @@ BLOB_CLIENT_PACKAGE = "azurefunctions-extensions-bindings-blob"
 
 def _blob(app: Any, triggers: Triggers, path: str, connection: str, name: str) -> None:
     def blob_trigger(blob: func.InputStream, context: func.Context) -> None:
-        triggers.blob(blob, _invocation(context))
+        triggers.blob(blob, *_invocation(context))
 
     _add(app, name, app.blob_trigger(arg_name="blob", path=path, connection=connection),
          blob_trigger)
@@ -38,7 +39,7 @@ def _blob_client(app: Any, triggers: Triggers, path: str, connection: str, name:
             "requirements.txt); or use blob= (InputStream, the whole blob in memory)") from exc
 
     def blob_client_trigger(client: sdk_blob.BlobClient, context: func.Context) -> None:
-        triggers.blob_client(client, _invocation(context))
+        triggers.blob_client(client, *_invocation(context))
 
     _add(app, name, app.blob_trigger(arg_name="client", path=path, connection=connection),
          blob_client_trigger)
@@ -47,14 +48,14 @@ def _blob_client(app: Any, triggers: Triggers, path: str, connection: str, name:
 def _event_grid(app: Any, triggers: Triggers, setting: object, connection: str,
                 name: str) -> None:
     def event_grid_trigger(event: func.EventGridEvent, context: func.Context) -> None:
-        triggers.event_grid(event, _invocation(context))
+        triggers.event_grid(event, *_invocation(context))
 
     _add(app, name, app.event_grid_trigger(arg_name="event"), event_grid_trigger)
 
 
 def _queue(app: Any, triggers: Triggers, queue: str, connection: str, name: str) -> None:
     def queue_trigger(msg: func.QueueMessage, context: func.Context) -> None:
-        triggers.queue_message(msg, _invocation(context))
+        triggers.queue_message(msg, *_invocation(context))
 
     _add(app, name, app.queue_trigger(arg_name="msg", queue_name=queue, connection=connection),
          queue_trigger)
@@ -64,7 +65,7 @@ def _webhook_route(app: Any, triggers: Triggers, route: str, connection: str,
                    name: str) -> None:
     def webhook(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
         answer = triggers.webhook(req.method, req.headers, req.get_body(), req,
-                                  _invocation(context))
+                                  *_invocation(context))
         return func.HttpResponse(
             _webhook.encode(answer), status_code=answer.status, headers=answer.headers,
             mimetype="application/json" if answer.body is not None else "text/plain")
@@ -76,8 +77,12 @@ def _add(app: Any, name: str, trigger: Callable[[Any], Any], fn: Callable[..., A
     app.function_name(name=name)(trigger(fn))
 
 
-def _invocation(context: func.Context) -> str | None:
-    return getattr(context, "invocation_id", None)
+def _invocation(context: func.Context) -> tuple[str | None, Trace | None]:
+    """The host's invocation id (the correlation id) and its trace: the host starts each
+    invocation's W3C trace (Application Insights), the parent of events that carry none."""
+    host_trace = getattr(context, "trace_context", None)
+    return getattr(context, "invocation_id", None), parse(
+        getattr(host_trace, "trace_parent", None), getattr(host_trace, "trace_state", None))
 
 
 REGISTRARS: dict[str, Callable[[Any, Triggers, Any, str, str], None]] = {

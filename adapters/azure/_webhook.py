@@ -69,9 +69,9 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def handle(pipeline: Pipeline, method: str, headers: Mapping[str, str], body: bytes,
-           ctx: Context) -> Answer:
-    """One HTTP request to the webhook -> the answer Event Grid gets."""
+def handshake(method: str, headers: Mapping[str, str], body: bytes) -> Answer | None:
+    """The answer to a validation handshake (OPTIONS, or a SubscriptionValidationEvent);
+    None for a delivery of events. A handshake runs nothing."""
     lowered = {k.lower(): v for k, v in headers.items()}
     if method.upper() == "OPTIONS":
         return _abuse_protection(lowered)
@@ -80,6 +80,12 @@ def handle(pipeline: Pipeline, method: str, headers: Mapping[str, str], body: by
         code = ingress.validation_code(body)
         if code is not None:
             return Answer(200, {"validationResponse": code})
+    return None
+
+
+def handle(pipeline: Pipeline, headers: Mapping[str, str], body: bytes, ctx: Context) -> Answer:
+    """A delivery of events (not a :func:`handshake`) -> the answer Event Grid gets."""
+    lowered = {k.lower(): v for k, v in headers.items()}
     ctx = ctx.evolve(deadline=time.time() + ANSWER_WITHIN)
     return _answer(deliver(pipeline, _items(lowered, body), ctx))
 

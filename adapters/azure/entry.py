@@ -62,7 +62,7 @@ from portable._entry import (
 )
 from portable._errors import ConfigurationError
 from portable._pipeline import Pipeline
-from portable._tracing import from_headers, with_trace
+from portable._tracing import Trace, from_headers, with_trace
 
 from .._auth import Refused, log_refusal
 from . import _webhook, ingress
@@ -117,40 +117,51 @@ class Triggers:
         self.queue = queue
         self.webhook_auth = webhook_auth
 
-    def blob(self, stream: Any, invocation_id: str | None) -> None:
+    # ``trace``: the Functions host's trace of the invocation (its ``trace_context``), the
+    # parent of events that carry no ``traceparent`` of their own.
+    def blob(self, stream: Any, invocation_id: str | None, trace: Trace | None = None) -> None:
         self._run(ingress.to_items(stream), self._context(stream, invocation_id,
-                                                          BLOB_TRIGGER_ATTEMPTS))
+                                                          BLOB_TRIGGER_ATTEMPTS, trace))
 
-    def blob_client(self, client: Any, invocation_id: str | None) -> None:
+    def blob_client(self, client: Any, invocation_id: str | None,
+                    trace: Trace | None = None) -> None:
         items = ingress.blob_client_items(client, client.get_blob_properties())
-        self._run(items, self._context(client, invocation_id, BLOB_TRIGGER_ATTEMPTS))
+        self._run(items, self._context(client, invocation_id, BLOB_TRIGGER_ATTEMPTS, trace))
 
-    def event_grid(self, event: Any, invocation_id: str | None) -> None:
+    def event_grid(self, event: Any, invocation_id: str | None,
+                   trace: Trace | None = None) -> None:
         self._run(ingress.to_items(event), self._context(event, invocation_id,
-                                                         EVENT_GRID_ATTEMPTS))
+                                                         EVENT_GRID_ATTEMPTS, trace))
 
-    def queue_message(self, message: Any, invocation_id: str | None) -> None:
-        ctx = self._context(message, invocation_id, QUEUE_TRIGGER_ATTEMPTS,
+    def queue_message(self, message: Any, invocation_id: str | None,
+                      trace: Trace | None = None) -> None:
+        ctx = self._context(message, invocation_id, QUEUE_TRIGGER_ATTEMPTS, trace,
                             attempt=message.dequeue_count)
         self._run(ingress.to_items(message, queue=self.queue), ctx)
 
     def webhook(self, method: str, headers: Mapping[str, str], body: bytes, request: Any,
-                invocation_id: str | None) -> _webhook.Answer:
+                invocation_id: str | None, trace: Trace | None = None) -> _webhook.Answer:
+        answer = _webhook.handshake(method, headers, body)
         if self.webhook_auth is not None:
+            params = dict(getattr(request, "params", None) or {})
+            check = self.webhook_auth.check if answer is None else (
+                self.webhook_auth.check_handshake)
             try:
-                self.webhook_auth.check(headers, dict(getattr(request, "params", None) or {}))
+                check(headers, params)
             except Refused as refused:
                 log_refusal(refused, PROVIDER, invocation_id)
                 return _webhook.Answer(refused.status, {"error": refused.reason})
-        ctx = with_trace(self._context(request, invocation_id, EVENT_GRID_ATTEMPTS),
-                         from_headers(headers))
-        return _webhook.handle(self.pipeline, method, headers, body, ctx)
+        if answer is not None:
+            return answer
+        ctx = self._context(request, invocation_id, EVENT_GRID_ATTEMPTS,
+                            from_headers(headers) or trace)
+        return _webhook.handle(self.pipeline, headers, body, ctx)
 
     def _run(self, items: list[ingress.Item], ctx: Context) -> None:
         raise_for_retry(deliver(self.pipeline, items, ctx))
 
     @staticmethod
-    def _context(raw: Any, invocation_id: str | None, max_attempts: int,
+    def _context(raw: Any, invocation_id: str | None, max_attempts: int, trace: Trace | None,
                  attempt: int | None = None) -> Context:
-        return Context(provider=PROVIDER, attempt=attempt, max_attempts=max_attempts, raw=raw,
-                       correlation_id=invocation_id)
+        return with_trace(Context(provider=PROVIDER, attempt=attempt, max_attempts=max_attempts,
+                                  raw=raw, correlation_id=invocation_id), trace)

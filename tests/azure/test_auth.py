@@ -104,3 +104,27 @@ def test_an_entra_token_without_the_app_role_is_forbidden() -> None:
     token = entra_token(roles=["Reader"])
     response, handler, _ = deliver(entra(role=ROLE), headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403 and handler.seen == []
+
+
+HANDSHAKE = {"aeg-event-type": "SubscriptionValidation"}
+HEADER_SECRET = SharedSecret("s3cret", parameter=None, header="X-Webhook-Secret")
+
+
+def handshake(auth: WebhookAuth, **headers: str) -> int:
+    body = fixture("azure/eventgrid_subscription_validation.json")
+    return deliver(auth, headers={**HANDSHAKE, **headers}, body=body)[0].status_code
+
+
+@pytest.mark.parametrize("auth", [HEADER_SECRET, entra()], ids=["header secret", "entra"])
+def test_a_handshake_without_header_credentials_is_answered_but_events_are_not(
+        auth: WebhookAuth) -> None:
+    # Event Grid documents delivery headers and the Entra token for event deliveries only.
+    assert handshake(auth) == 200
+    response, handler, _ = deliver(auth)
+    assert response.status_code == 401 and handler.seen == []
+
+
+def test_a_handshake_with_wrong_credentials_is_refused() -> None:
+    assert handshake(HEADER_SECRET, **{"X-Webhook-Secret": "guess"}) == 403
+    assert handshake(entra(), Authorization=f"Bearer {entra_token(key='attacker')}") == 401
+    assert handshake(entra(), Authorization=f"Bearer {entra_token()}") == 200
