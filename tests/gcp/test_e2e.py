@@ -177,6 +177,8 @@ def test_a_poison_event_is_dead_lettered_with_its_error(env: Deployment) -> None
     assert letter.error["message"] == "inventory service is down"
     assert letter.error["retryable"] is True and "RetryableError" in letter.error["traceback"]
     assert letter.cloudevent() == event
+    # The letter is stored before the outcome is logged: wait for the log line too.
+    eventually(lambda: "dead_lettered" in env.outcomes(event["id"]), "the outcome is logged")
     assert env.outcomes(event["id"]) == ["retry", "retry", "dead_lettered"]
     time.sleep(1.0)  # acknowledged: no fourth delivery
     assert env.calls(event["id"]) == [1, 2, 3]
