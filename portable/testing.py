@@ -120,10 +120,12 @@ def s3_event(*records: dict[str, Any], **record: Any) -> dict[str, Any]:
 def sqs_message(body: Any = "", *, message_id: str | None = None,
                 attributes: Mapping[str, str | bytes] | None = None, receive_count: int = 1,
                 queue: str = "queue", group: str | None = None, region: str = REGION,
-                sent: int = 1714557600000) -> dict[str, Any]:
+                sent: int = 1714557600000, trace_header: str | None = None) -> dict[str, Any]:
     """One SQS record as Lambda receives it. ``body``: text, or JSON of anything else.
     ``attributes``: message attributes (str -> String, bytes -> Binary). ``queue``: its name;
-    a ``.fifo`` queue or a ``group`` gives FIFO attributes."""
+    a ``.fifo`` queue or a ``group`` gives FIFO attributes. ``trace_header``: the X-Ray header
+    SQS keeps with a traced message (``AWSTraceHeader``). The message id derives from the
+    queue and the body: give two messages with the same body their own ``message_id``."""
     text = body if isinstance(body, str) else json.dumps(body)
     message_id = message_id or str(uuid.uuid5(uuid.NAMESPACE_OID, f"{queue}:{text}"))
     fifo = queue.endswith(".fifo") or group is not None
@@ -132,6 +134,8 @@ def sqs_message(body: Any = "", *, message_id: str | None = None,
         system.update(SequenceNumber=str(sent * 1000), MessageGroupId=group or "group",
                       MessageDeduplicationId=_hex(text))
     system.update(SenderId="AIDAEXAMPLE", ApproximateFirstReceiveTimestamp=str(sent + 2))
+    if trace_header is not None:
+        system["AWSTraceHeader"] = trace_header
     return {
         "messageId": message_id, "receiptHandle": f"AQEB{_hex(message_id, receive_count)}",
         "body": text, "attributes": system,

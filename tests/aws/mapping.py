@@ -15,19 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.aws._sqs import lambda_record
+from portable import testing
 
 VISIBILITY = 30
-
-
-@dataclass
-class FakeContext:
-    """The part of Lambda's context object the entry reads."""
-
-    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
-    remaining_ms: int = 60_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
 
 
 @dataclass
@@ -83,7 +73,7 @@ class EventSourceMapping:
         event = self.queue.lambda_event(messages)
         self.batches.append(event)
         try:
-            response = self.function(event, FakeContext())
+            response = self.function(event, testing.lambda_context(remaining=60))
             failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
         except Exception:  # noqa: BLE001 - the mapping retries the whole batch
             response, failed = {"raised": True}, {message["MessageId"] for message in messages}

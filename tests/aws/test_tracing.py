@@ -12,20 +12,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from adapters import aws
 from adapters.aws._sqs import lambda_record
-from portable import MemorySink, MemoryStore, new_event
+from portable import MemorySink, MemoryStore, new_event, testing
 from portable._tracing import Trace, from_xray
 from tests.otel import handler_spans, spans
 
 __all__ = ["spans"]
 
 XRAY = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-
-
-class LambdaContext:
-    aws_request_id = "req-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 def function(handle: Any) -> Any:
@@ -38,11 +31,8 @@ def parent(span: Any) -> str:
 
 def test_an_sqs_messages_xray_header_is_the_parent_of_a_plain_message(
         spans: InMemorySpanExporter) -> None:
-    record = lambda_record({"MessageId": "m-1", "Body": "hello",
-                            "Attributes": {"ApproximateReceiveCount": "1",
-                                           "AWSTraceHeader": XRAY}},
-                           "arn:aws:sqs:eu-west-1:123456789012:q")
-    assert function(lambda event: None)({"Records": [record]}, LambdaContext()) == {
+    record = testing.sqs_message("hello", trace_header=XRAY)
+    assert function(lambda event: None)(testing.sqs_batch(record), testing.lambda_context()) == {
         "batchItemFailures": []}
     [span] = handler_spans(spans)
     assert parent(span) == "5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8"
@@ -53,7 +43,7 @@ def test_an_async_invocation_is_a_child_of_lambdas_trace(
     monkeypatch.setenv("_X_AMZN_TRACE_ID", XRAY)
     function(lambda event: None)({"specversion": "1.0", "id": "e-1", "source": "/s",
                                   "type": "t"},
-        LambdaContext())
+        testing.lambda_context())
     [span] = handler_spans(spans)
     assert parent(span) == "5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8"
 
@@ -71,19 +61,13 @@ def test_an_event_published_in_a_handler_carries_its_trace_through_sqs(
 
     upstream = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     first_function = function(first)
-    first_function({"Records": [lambda_record(
-        {"MessageId": "m-0", "Body": "{}", "Attributes": {"ApproximateReceiveCount": "1"},
-         "MessageAttributes": {
-             "ce-specversion": {"DataType": "String", "StringValue": "1.0"},
-             "ce-id": {"DataType": "String", "StringValue": "o-1"},
-             "ce-source": {"DataType": "String", "StringValue": "/shop"},
-             "ce-type": {"DataType": "String", "StringValue": "created"},
-             "ce-traceparent": {"DataType": "String", "StringValue": upstream}}},
-        arn)]}, LambdaContext())
+    first_function(testing.sqs_batch(testing.sqs_message("{}", attributes={
+        "ce-specversion": "1.0", "ce-id": "o-1", "ce-source": "/shop", "ce-type": "created",
+        "ce-traceparent": upstream})), testing.lambda_context())
     [message] = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"],
                                     MessageSystemAttributeNames=["All"])["Messages"]
     seen: list[CloudEvent] = []
-    function(seen.append)({"Records": [lambda_record(message, arn)]}, LambdaContext())
+    function(seen.append)({"Records": [lambda_record(message, arn)]}, testing.lambda_context())
 
     upstream_span, downstream_span = handler_spans(spans)
     assert parent(upstream_span) == upstream[3:52]

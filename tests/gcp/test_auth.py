@@ -4,7 +4,6 @@ Tokens are signed here with keys the tests make; the certificates are injected."
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import time
@@ -18,7 +17,7 @@ from google.auth import crypt, jwt
 from werkzeug.test import EnvironBuilder
 
 from adapters.gcp import push_handler
-from portable import MemorySink
+from portable import MemorySink, testing
 from portable._errors import ConfigurationError
 from portable._logging import JsonFormatter, logger
 from tests.signing import certificate_pem, private_pem
@@ -26,9 +25,7 @@ from tests.signing import certificate_pem, private_pem
 AUDIENCE = "https://example.run.app/push"
 ACCOUNT = "pusher@project.iam.gserviceaccount.com"
 SECRET_DATA = "card 4111-1111"
-BODY = {"subscription": "projects/p/subscriptions/s", "message": {
-    "messageId": "m-1", "publishTime": "2024-01-01T00:00:00Z",
-    "data": base64.b64encode(SECRET_DATA.encode()).decode()}}
+BODY = testing.pubsub_push(SECRET_DATA, message_id="m-1")
 
 
 def token(key: str = "google", kid: str = "k1", **claims: Any) -> str:
@@ -54,8 +51,7 @@ class Recorder:
 
 def request(authorization: str | None) -> flask.Request:
     headers = {} if authorization is None else {"Authorization": authorization}
-    return flask.Request(EnvironBuilder(method="POST", data=json.dumps(BODY), headers=headers,
-                                        content_type="application/json").get_environ())
+    return flask.Request(EnvironBuilder(method="POST", json=BODY, headers=headers).get_environ())
 
 
 def call(authorization: str | None, **options: Any) -> tuple[int, dict[str, Any], Recorder,

@@ -5,7 +5,6 @@ SQLite store and dead-letter file each server writes."""
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import sqlite3
 import sys
@@ -16,14 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import flask
 import pytest
 import requests
-from werkzeug.test import EnvironBuilder
 
-from adapters.gcp import cloud_function, push_handler, to_cloudevents
-from portable import DeadLetter, MemorySink, Pipeline, RetryableError, Sink, new_event
+from adapters.gcp import to_cloudevents
+from portable import DeadLetter, Pipeline, RetryableError, Sink, new_event, testing
 from portable._entry import RedeliveryRequired
+from portable._events import from_structured
 from portable._sqlite import SQLiteSink
 from tests.conftest import fixture
 from tests.emulators import free_port, output, start, stop
@@ -186,15 +184,10 @@ def order(event_type: str = "com.example.order.created") -> dict[str, Any]:
             "data": {"orderId": "order-12345"}}
 
 
-def push_body(event: dict[str, Any], **envelope: Any) -> dict[str, Any]:
-    """A Pub/Sub push request carrying ``event`` in binary mode (as the emulator captured)."""
-    body = copy.deepcopy(fixture("gcp/pubsub_push_emulator_capture.json"))
-    body["message"]["attributes"] = {f"ce-{k}": v for k, v in event.items()
-                                     if k not in ("data", "datacontenttype")}
-    body["message"]["attributes"]["content-type"] = event["datacontenttype"]
-    body["message"]["data"] = base64.b64encode(json.dumps(event["data"]).encode()).decode()
-    body["message"]["messageId"] = body["message"]["message_id"] = unique()
-    return {**body, **envelope}
+def push_body(event: dict[str, Any], attempt: int | None = None) -> dict[str, Any]:
+    """A Pub/Sub push request carrying ``event`` in binary mode; ``attempt``: the
+    ``deliveryAttempt`` of a subscription with a dead-letter policy."""
+    return testing.pubsub_push(event=from_structured(event), delivery_attempt=attempt)
 
 
 # -- cloud_function (Eventarc) ---------------------------------------------------------------
@@ -348,15 +341,9 @@ def test_push_message_carrying_a_cloudevent_hands_over_that_event(push: Served) 
 
 
 def test_push_of_a_storage_notification_is_a_storage_event(push: Served) -> None:
-    resource = fixture("gcp/gcs_object_data_simple.json")
     message_id = unique()
-    body = {"subscription": "projects/p/subscriptions/gcs", "message": {
-        "messageId": message_id, "publishTime": "2020-04-23T07:38:58.000Z",
-        "data": base64.b64encode(json.dumps(resource).encode()).decode(),
-        "attributes": {"eventType": "OBJECT_DELETE", "payloadFormat": "JSON_API_V1",
-                       "bucketId": "some-bucket", "objectId": "folder/Test.cs",
-                       "objectGeneration": "1587627537231057",
-                       "overwrittenByGeneration": "1587627537231060"}}}
+    body = testing.gcs_notification("some-bucket", "folder/Test.cs", event_type="OBJECT_DELETE",
+                                    overwritten_by="1714557600000009", message_id=message_id)
     assert push.post(body).status_code == 200
     [seen] = push.seen(message_id)
     assert seen["storage"] == ["deleted", "some-bucket", "folder/Test.cs", True]
@@ -382,14 +369,14 @@ def test_push_failure_without_dead_letter_policy_is_nacked_every_time(push: Serv
 
 def test_push_failure_with_delivery_attempt_is_left_to_the_policy(push: Served) -> None:
     event = order("com.example.order.transient")
-    assert push.post(push_body(event, deliveryAttempt=5)).status_code == 500
+    assert push.post(push_body(event, attempt=5)).status_code == 500
     assert push.letters(event["id"]) == []
 
 
 def test_push_with_delivery_attempt_dead_letters_on_the_configured_last(capped: Served) -> None:
     event = order("com.example.order.transient")
-    assert capped.post(push_body(event, deliveryAttempt=1)).status_code == 500
-    assert capped.post(push_body(event, deliveryAttempt=2)).status_code == 200
+    assert capped.post(push_body(event, attempt=1)).status_code == 500
+    assert capped.post(push_body(event, attempt=2)).status_code == 200
     [letter] = capped.letters(event["id"])
     assert letter.attempts == 2
 
@@ -441,31 +428,30 @@ class BrokenSink(Sink):
         return False
 
 
-def post(body: bytes) -> flask.Request:
-    environ = EnvironBuilder(method="POST", data=body,
-                             content_type="application/json").get_environ()
-    return flask.Request(environ)
-
-
 def test_bad_input_is_nacked_when_the_dead_letter_cannot_be_written() -> None:
-    entry = push_handler(lambda event: None, store="memory://", dlq=BrokenSink())
-    body, status, _ = entry(post(b"not json"))
-    answer = json.loads(body)
-    assert (status, answer["retry"]) == (500, 1)
-    assert "sink backend unreachable" in answer["error"]
+    """Nothing is lost: Pub/Sub redelivers it until the dead letter can be written."""
+    report = testing.run(lambda event: None, {"subscription": "s", "messages": []},
+                         via="gcp-push", dlq=BrokenSink(), attempts=2)
+    assert report.deliveries == 2 and report.ran == []
+    for body, status, _ in report.responses:
+        answer = json.loads(body)
+        assert (status, answer["retry"]) == (500, 1)
+        assert "sink backend unreachable" in answer["error"]
 
 
 def test_entry_called_by_hand_takes_any_payload_and_raises_to_be_redelivered() -> None:
-    seen: list[str] = []
-
     def handle(event: Any) -> None:
         if event["type"].endswith(".transient"):
             raise RetryableError("later")
-        seen.append(event["id"])
 
-    main = cloud_function(handle, store="memory://", dlq=MemorySink(), retry=1, max_attempts=2)
-    assert main(fixture("gcp/gcs_finalize_legacy_background.json")) == {
-        "events": 1, "processed": 1}
-    assert seen == ["1147091835525187"]
-    with pytest.raises(RedeliveryRequired, match="1 of 1 event"):
-        main(new_event({"id": "9", "source": "/s", "type": "x.transient"}))
+    legacy = testing.run(handle, fixture("gcp/gcs_finalize_legacy_background.json"),
+                         via="gcp-cloudevent")
+    assert legacy.response == {"events": 1, "processed": 1}
+    assert legacy.ran == ["1147091835525187"]
+    failing = new_event({"id": "9", "source": "/s", "type": "x.transient"})
+    report = testing.run(handle, failing, via="gcp-cloudevent", retry=1, max_attempts=2,
+                         attempts=3)
+    raised, last = report.responses
+    assert isinstance(raised, RedeliveryRequired) and "1 of 1 event" in str(raised)
+    assert last == {"events": 1, "dead_lettered": 1}
+    assert (report.ran, report.retried, report.dead_lettered) == (["9", "9"], ["9"], ["9"])

@@ -16,7 +16,7 @@ from cloudevents.http import CloudEvent
 import adapters.gcp
 from adapters.gcp import read_http, to_cloudevents
 from adapters.gcp.ingress import read
-from portable import MalformedEventError, storage
+from portable import MalformedEventError, storage, testing
 from portable._events import to_binary, to_structured
 from tests.conftest import fixture
 
@@ -123,19 +123,19 @@ NOTIFICATION = {
 }
 
 
-def notification(event_type: str, resource: Any = None, **extra: str) -> dict[str, Any]:
-    """A Cloud Storage Pub/Sub notification as a push request body (JSON_API_V1 payload)."""
-    resource = fixture("gcp/gcs_object_data_simple.json") if resource is None else resource
-    attributes = {"notificationConfig": "projects/_/buckets/some-bucket/notificationConfigs/1",
-                  "eventType": event_type, "payloadFormat": "JSON_API_V1",
-                  "bucketId": "some-bucket", "objectId": "folder/Test.cs",
-                  "objectGeneration": "1587627537231057", "eventTime": "2020-04-23T07:38:57.230Z",
-                  **extra}
-    message: dict[str, Any] = {"attributes": attributes, "messageId": "5550001",
-                               "publishTime": "2020-04-23T07:38:58.000Z"}
-    if resource is not False:
-        message["data"] = b64(resource)
-    return {"message": message, "subscription": "projects/p/subscriptions/gcs"}
+PUBLISHED_AT = "2020-04-23T07:38:58.000Z"
+OBJECT: dict[str, Any] = {"size": 352, "generation": "1587627537231057",
+                          "time": "2020-04-23T07:38:57.230Z"}
+"""The object every notification below is about: folder/Test.cs in some-bucket."""
+
+
+def notification(event_type: str, **options: Any) -> dict[str, Any]:
+    """A Cloud Storage Pub/Sub notification of the object as a push request body, published
+    a little after the event (so the event time cannot be mistaken for the publish time)."""
+    body = testing.gcs_notification("some-bucket", "folder/Test.cs", event_type=event_type,
+                                    message_id="5550001", **OBJECT, **options)
+    body["message"]["publishTime"] = body["message"]["publish_time"] = PUBLISHED_AT
+    return body
 
 
 @pytest.mark.parametrize("event_type", sorted(NOTIFICATION))
@@ -146,21 +146,24 @@ def test_storage_notification_becomes_the_eventarc_storage_event(event_type: str
         "5550001", f"google.cloud.storage.object.v1.{suffix}",
         "//storage.googleapis.com/projects/_/buckets/some-bucket", "objects/folder/Test.cs",
         "2020-04-23T07:38:57.230Z")
-    assert event.get_data() == fixture("gcp/gcs_object_data_simple.json")
+    assert event.get_data() == testing.gcs_object("some-bucket", "folder/Test.cs", **OBJECT)
     obj = storage.object_event(event)
     assert (obj.action, obj.bucket, obj.key, obj.size, obj.replaced) == (
         action, "some-bucket", "folder/Test.cs", 352, False)
 
 
 def test_storage_notification_of_an_overwrite_says_the_object_was_replaced() -> None:
-    body = notification("OBJECT_DELETE", overwrittenByGeneration="1587627537231099")
+    body = notification("OBJECT_DELETE", overwritten_by="1587627537231099")
     event = one(body)
     assert data(event)["overwrittenByGeneration"] == "1587627537231099"
     assert storage.object_event(event).replaced is True
 
 
 def test_storage_notification_without_payload_still_names_the_object() -> None:
-    event = one(notification("OBJECT_FINALIZE", resource=False, payloadFormat="NONE"))
+    body = notification("OBJECT_FINALIZE")
+    del body["message"]["data"]  # format NONE: no object resource (no factory option for it)
+    body["message"]["attributes"]["payloadFormat"] = "NONE"
+    event = one(body)
     assert event.get_data() == {"bucket": "some-bucket", "name": "folder/Test.cs",
                                 "generation": "1587627537231057"}
     assert storage.object_event(event).version == "1587627537231057"
@@ -170,7 +173,7 @@ def test_eventarc_pubsub_event_carrying_a_storage_notification_is_the_storage_ev
     push = notification("OBJECT_FINALIZE")
     eventarc = {"specversion": "1.0", "id": "5550001", "type": PUBLISHED,
                 "source": "//pubsub.googleapis.com/projects/p/topics/gcs",
-                "time": "2020-04-23T07:38:58.000Z", "datacontenttype": "application/json",
+                "time": PUBLISHED_AT, "datacontenttype": "application/json",
                 "data": push}
     assert to_structured(one(eventarc)) == to_structured(one(push))
 
@@ -237,7 +240,7 @@ def test_push_of_a_binary_mode_cloudevent_is_that_cloudevent() -> None:
 def test_text_cloudevent_in_message_attributes_keeps_text_data() -> None:
     attributes = {"ce-specversion": "1.0", "ce-id": "t-1", "ce-source": "/s", "ce-type": "x.y",
                   "ce-subject": "greeting", "content-type": "text/plain"}
-    event = one({"message": {"data": b64(b"hello"), "attributes": attributes, "messageId": "9"}})
+    event = one(testing.pubsub_push(b"hello", attributes=attributes))
     assert (event["id"], event["subject"], event.get_data()) == ("t-1", "greeting", "hello")
 
 
@@ -311,12 +314,12 @@ BAD_INPUT: dict[str, tuple[Any, dict[str, str] | None, str]] = {
         {"specversion": "1.0", "id": "1", "source": "/s"}, None,
         "missing required attribute(s): type"),
     "message CloudEvent without id": (
-        {"message": {"data": "e30=", "attributes": {"ce-specversion": "1.0", "ce-type": "t",
-                                                    "ce-source": "/s"}}}, None,
+        testing.pubsub_push(b"{}", attributes={"ce-specversion": "1.0", "ce-type": "t",
+                                               "ce-source": "/s"}), None,
         "missing required attribute(s): id"),
     "attributes not strings": ({"message": {"data": "e30=", "attributes": {"n": 1}}}, None,
                                "attributes must map names to strings"),
-    "bad deliveryAttempt": ({"message": {"data": "e30="}, "deliveryAttempt": "x"}, None,
+    "bad deliveryAttempt": ({**testing.pubsub_push(b"{}"), "deliveryAttempt": "x"}, None,
                             "deliveryAttempt must be a positive integer"),
     "unknown legacy type": ({"eventId": "1", "eventType": "providers/x/eventTypes/y",
                              "resource": "r", "data": {}}, None, "unsupported legacy event type"),
@@ -324,8 +327,8 @@ BAD_INPUT: dict[str, tuple[Any, dict[str, str] | None, str]] = {
                                  "resource": "buckets/b", "data": {}}, None,
                                 "is not projects/_/buckets/<bucket>/objects/<name>"),
     "notification payload not JSON": (
-        {"message": {"data": b64(b"nope"), "messageId": "1", "attributes": {
-            "eventType": "OBJECT_FINALIZE", "bucketId": "b", "objectId": "o"}}}, None,
+        testing.pubsub_push(b"nope", attributes={"eventType": "OBJECT_FINALIZE",
+                                                 "bucketId": "b", "objectId": "o"}), None,
         "not valid JSON"),
     "message not an object": ({"message": "hello"}, None, "not recognised"),
 }

@@ -3,14 +3,12 @@ carries no traceparent of its own."""
 
 from __future__ import annotations
 
-import json
-
 import flask
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from werkzeug.test import EnvironBuilder
 
 from adapters.gcp import push_handler
-from portable import MemorySink
+from portable import MemorySink, testing
 from tests.otel import handler_spans, spans
 
 __all__ = ["spans"]
@@ -19,9 +17,8 @@ __all__ = ["spans"]
 def test_the_cloud_trace_header_is_the_parent_of_the_handler_span(
         spans: InMemorySpanExporter) -> None:
     entry = push_handler(lambda event: None, store="memory://", dlq=MemorySink())
-    body = {"message": {"messageId": "m-1", "data": "aGk="}}
     request = flask.Request(EnvironBuilder(
-        method="POST", data=json.dumps(body), content_type="application/json",
+        method="POST", json=testing.pubsub_push(b"hi"),
         headers={"X-Cloud-Trace-Context": "105445aa7843bc8bf206b12000100000/1;o=1"},
     ).get_environ())
     assert entry(request)[1] == 200
