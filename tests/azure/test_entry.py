@@ -1,6 +1,7 @@
 """azure.register: the functions a FunctionApp gets, called the way the Functions host calls
 them (indexed with the worker's checks, binding objects built by azure.functions' converters).
-The webhook has its own module."""
+Redelivery scenarios run through ``portable.testing.run`` instead (the same triggers, with the
+host's redeliveries). The webhook has its own module."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from portable import (
     RetryableError,
     context,
     storage,
+    testing,
 )
 from portable._deadletter import DeadLetter
 from portable._sqlite import SQLiteSink
@@ -135,28 +137,25 @@ def test_blob_trigger_hands_the_handler_blob_created_and_the_stream() -> None:
 
 def test_blob_trigger_raises_until_the_fifth_delivery_then_dead_letters() -> None:
     handler = Recorder(failures=10)
-    functions, pipeline = make_app(handler, blob="uploads/{name}")
-
-    def stream() -> func.InputStream:
-        return _host.input_stream(b"x", name="uploads/report.csv", uri=URI, properties=PROPERTIES)
-
-    for _ in range(4):
-        with pytest.raises(RetryableError, match="must be retried"):
-            functions["portable_blob"](stream())
-    functions["portable_blob"](stream())  # the 5th: dead-lettered, the function returns
+    report = testing.run(handler, testing.blob_input_stream("uploads/report.csv", b"x"),
+                         via="azure-blob", attempts=10, retry=1)
+    *raised, last = report.responses
+    assert last is None  # the 5th: dead-lettered, the function returns
+    assert len(raised) == 4
+    assert all(isinstance(r, RetryableError) and "must be retried" in str(r) for r in raised)
     assert [ctx.attempt for _, ctx in handler.seen] == [1, 2, 3, 4, 5]
-    [letter] = letters(pipeline)
+    [letter] = report.dead_letters
     assert letter.attempts == 5 and letter.provider == "azure"
     assert letter.event is not None and letter.event["subject"].endswith("/blobs/report.csv")
 
 
 def test_blob_trigger_redelivery_of_a_done_blob_does_not_run_again() -> None:
-    handler = Recorder()
-    functions, _ = make_app(handler, blob="uploads/{name}")
-    for _ in range(2):
-        functions["portable_blob"](_host.input_stream(b"x", name="uploads/report.csv", uri=URI,
-                                                      properties=PROPERTIES))
+    handler, store = Recorder(), MemoryStore()
+    stream = testing.blob_input_stream("uploads/report.csv", b"x")
+    first = testing.run(handler, stream, via="azure-blob", store=store)
+    again = testing.run(handler, stream, via="azure-blob", store=store)  # the host redelivers
     assert len(handler.seen) == 1
+    assert first.ran == first.processed == again.duplicates and again.ran == []
 
 
 def test_blob_trigger_without_etag_is_dead_lettered_with_its_metadata() -> None:
@@ -256,24 +255,27 @@ def test_event_grid_trigger_honours_a_lower_max_delivery_attempts() -> None:
 
 def test_queue_trigger_attempt_is_the_dequeue_count() -> None:
     handler = Recorder(failures=1)
-    functions, pipeline = make_app(handler, queue="events")
-    body = json.dumps(fixture("azure/eventgrid_blob_created_putblob.json"))
-    with pytest.raises(RetryableError):
-        functions["portable_queue"](_host.queue_message(body, dequeue_count=1))
-    functions["portable_queue"](_host.queue_message(body, dequeue_count=2))
+    message = testing.queue_message(fixture("azure/eventgrid_blob_created_putblob.json"))
+    report = testing.run(handler, message, via="azure-queue", attempts=5, retry=1)
+    raised, last = report.responses  # raised: the host dequeues it again (dequeue_count 2)
+    assert isinstance(raised, RetryableError) and last is None
+    assert [ctx.raw.dequeue_count for _, ctx in handler.seen] == [1, 2]
     assert [ctx.attempt for _, ctx in handler.seen] == [1, 2]
     assert handler.seen[0][1].max_attempts == 5
-    assert letters(pipeline) == []
+    assert report.dead_letters == []
 
 
 def test_queue_trigger_dead_letters_on_the_last_dequeue_instead_of_poisoning() -> None:
-    handler = Recorder(failures=1)
-    functions, pipeline = make_app(handler, queue="events")
-    functions["portable_queue"](_host.queue_message('{"order": 1}', message_id="m-5",
-                                                    dequeue_count=5))
-    [letter] = letters(pipeline)
+    handler = Recorder(failures=10)
+    report = testing.run(handler, testing.queue_message({"order": 1}, id="m-1"),
+                         via="azure-queue", attempts=10, retry=1)
+    *raised, last = report.responses
+    assert last is None  # dequeue 5 returns: the host writes no poison message
+    assert len(raised) == 4 and all(isinstance(r, RetryableError) for r in raised)
+    assert [ctx.attempt for _, ctx in handler.seen] == [1, 2, 3, 4, 5]
+    [letter] = report.dead_letters
     assert letter.attempts == 5
-    assert letter.event is not None and letter.event["id"] == "m-5"
+    assert letter.event is not None and letter.event["id"] == "m-1"
     assert letter.event["type"] == "Microsoft.Storage.QueueMessage"
 
 

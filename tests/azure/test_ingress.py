@@ -13,7 +13,7 @@ from azure.storage.blob import BlobProperties, ContentSettings
 
 from adapters import azure
 from adapters.azure.ingress import QUEUE_MESSAGE_TYPE
-from portable import MalformedEventError, NotAStorageEvent, storage
+from portable import MalformedEventError, NotAStorageEvent, storage, testing
 from portable._events import content_id, to_structured
 from tests.azure import _host
 from tests.conftest import fixture
@@ -109,16 +109,10 @@ def test_cloudevents_schema_blob_deleted_batch() -> None:
 
 
 def _grid_event(event_type: str, subject_blob: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "topic": ACCOUNT,
-        "subject": f"/blobServices/default/containers/testcontainer/blobs/{subject_blob}",
-        "eventType": f"Microsoft.Storage.{event_type}",
-        "eventTime": "2021-05-04T15:00:00.8350154Z",
-        "id": f"id-{event_type}-{subject_blob}",
-        "data": data,
-        "dataVersion": "",
-        "metadataVersion": "1",
-    }
+    return testing.event_grid_event(
+        data, type=f"Microsoft.Storage.{event_type}", source=ACCOUNT,
+        subject=f"/blobServices/default/containers/testcontainer/blobs/{subject_blob}",
+        time="2021-05-04T15:00:00.8350154Z")
 
 
 # Built from Microsoft's documented schemas (event-schema-blob-storage.md): BlobTierChanged is
@@ -214,8 +208,7 @@ def test_subscription_validation_is_no_event_and_its_code_is_found() -> None:
 
 
 def test_subscription_deleted_event_is_skipped_in_a_batch() -> None:
-    deleted = {"id": "d", "topic": "/t", "subject": "", "eventTime": "2024-01-01T00:00:00Z",
-               "eventType": "Microsoft.EventGrid.SubscriptionDeletedEvent", "data": {}}
+    deleted = testing.event_grid_event({}, type="Microsoft.EventGrid.SubscriptionDeletedEvent")
     events = azure.to_cloudevents([deleted, *fixture("azure/eventgrid_blob_created.json")])
     assert [e["type"] for e in events] == ["Microsoft.Storage.BlobCreated"]
 
@@ -263,8 +256,7 @@ def test_blob_trigger_input_stream_becomes_blob_created() -> None:
 
 def test_blob_trigger_id_is_stable_per_version_and_changes_with_the_etag() -> None:
     def event_for(etag: str) -> Any:
-        props = {**PROPERTIES, "ETag": etag}
-        return only(_host.input_stream(b"x", name="uploads/a.txt", uri=BLOB_URI, properties=props))
+        return only(testing.blob_input_stream("uploads/a.txt", b"x", etag=etag))
 
     assert event_for("0x1")["id"] == event_for('"0x1"')["id"]
     assert event_for("0x1")["id"] != event_for("0x2")["id"]
@@ -320,9 +312,9 @@ def test_queue_message_carrying_an_event_grid_event() -> None:
 
 
 def test_queue_message_carrying_a_structured_cloudevent() -> None:
-    body = json.dumps({"specversion": "1.0", "id": "o-1", "source": "/orders",
-                       "type": "com.example.order.placed", "datacontenttype": "application/json",
-                       "data": {"order": 7}})
+    sent = testing.event_grid_event({"order": 7}, type="com.example.order.placed",
+                                    source="/orders", id="o-1", schema="cloudevents")
+    body = json.dumps({**sent, "datacontenttype": "application/json"})
     event = only(_host.queue_message(body))
     assert (event["id"], event["source"], event["type"]) == (
         "o-1", "/orders", "com.example.order.placed")
@@ -352,22 +344,25 @@ def test_raw_queue_text_from_the_sdk_is_base64_decoded() -> None:
 # -- bad input ---------------------------------------------------------------------------------
 
 
+def _without(event: dict[str, Any], *fields: str) -> dict[str, Any]:
+    return {key: value for key, value in event.items() if key not in fields}
+
+
+GRID_EVENT = testing.event_grid_event()
+CLOUD_EVENT = testing.event_grid_event(schema="cloudevents")
 BAD_INPUT = [
     ("not json", b"{not json", "not valid JSON"),
     ("not an object", b"[1]", "must be a JSON object, not int"),
     ("no schema", b'{"hello": "world"}', "neither an Event Grid event"),
-    ("missing eventTime", json.dumps([{k: v for k, v in fixture(
-        "azure/eventgrid_blob_created.json")[0].items() if k != "eventTime"}]),
+    ("missing eventTime", json.dumps([_without(fixture("azure/eventgrid_blob_created.json")[0],
+                                               "eventTime")]),
      "missing required field(s): eventTime"),
-    ("missing id and topic", json.dumps({"eventType": "x", "eventTime": "2024-01-01T00:00:00Z",
-                                         "subject": "s"}), "missing required field(s): id, topic"),
-    ("eventType not a string", json.dumps({"id": "1", "topic": "/t", "eventType": 5,
-                                           "eventTime": "2024-01-01T00:00:00Z"}),
-     "must be strings"),
-    ("cloudevent without source", json.dumps({"specversion": "1.0", "id": "1", "type": "t"}),
+    ("missing id and topic", json.dumps(_without(GRID_EVENT, "id", "topic")),
+     "missing required field(s): id, topic"),
+    ("eventType not a string", json.dumps({**GRID_EVENT, "eventType": 5}), "must be strings"),
+    ("cloudevent without source", json.dumps(_without(CLOUD_EVENT, "source")),
      "missing required attribute(s): source"),
-    ("invalid data_base64", json.dumps({"specversion": "1.0", "id": "1", "type": "t",
-                                        "source": "/s", "data_base64": "***"}),
+    ("invalid data_base64", json.dumps({**_without(CLOUD_EVENT, "data"), "data_base64": "***"}),
      "not valid base64"),
 ]
 

@@ -9,7 +9,7 @@ from typing import Any
 import azure.functions as func
 from cloudevents.http import CloudEvent
 
-from portable import PermanentError, context
+from portable import PermanentError, context, testing
 from portable._events import from_structured
 from tests.azure import _host
 from tests.azure.test_entry import BrokenSink, Recorder, letters, make_app
@@ -125,14 +125,13 @@ def test_a_retry_fails_the_batch_and_the_redelivery_does_not_rerun_the_good_even
 
     handler = FailsOnce()
     good = fixture("azure/eventgrid_blob_created.json")[0]
-    batch = [good, {**good, "id": "flaky"}]
-    functions, _ = make_app(handler, webhook="events")
-    first = send(functions, batch)
-    assert first.status_code == 500  # Event Grid redelivers the whole batch
-    assert outcomes(first) == ["processed", "retry"]
-    second = send(functions, batch)
-    assert second.status_code == 200
-    assert outcomes(second) == ["duplicate", "processed"]
+    report = testing.run(handler, [good, {**good, "id": "flaky"}], via="azure-webhook",
+                         attempts=5, retry=1)
+    first, second = report.responses  # 500: Event Grid redelivers the whole batch
+    assert (first.status, first.body) == (500, {"results": [
+        {"id": good["id"], "outcome": "processed"}, {"id": "flaky", "outcome": "retry"}]})
+    assert (second.status, second.body) == (200, {"results": [
+        {"id": good["id"], "outcome": "duplicate"}, {"id": "flaky", "outcome": "processed"}]})
     assert handler.ids == [good["id"], "flaky", "flaky"]  # the good event ran once
 
 
