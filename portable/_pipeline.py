@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -70,6 +71,27 @@ class Result(NamedTuple):
     @property
     def acked(self) -> bool:
         return self.outcome is not Outcome.RETRY
+
+
+class _Tokens:
+    """Claim tokens, unique across processes and machines: a random 64-bit prefix per process
+    (drawn again in a forked child) and a counter. One ``os.urandom`` per process instead of
+    one per event: each is a system call that lets go of the GIL, and a threaded server's
+    threads queue to take it back."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count(1)
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+_claim_token = _Tokens()
 
 
 def default_key(event: CloudEvent) -> str:
@@ -136,7 +158,7 @@ class Pipeline:
             key = self.key_for(event)
             if replay:
                 self.store.forget(key)
-            token = os.urandom(16).hex()  # uuid4's randomness, without building a UUID
+            token = _claim_token()
             record = self.store.claim(
                 key, token, started, self._lease_until(ctx, started), self._payload_hash(event)
             )

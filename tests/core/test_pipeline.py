@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -224,3 +225,18 @@ def test_a_result_with_a_lone_surrogate_is_stored(tmp_path: Any) -> None:
     assert p.process(event()).outcome is Outcome.PROCESSED
     again = p.process(event())
     assert again.outcome is Outcome.DUPLICATE and again.value == {"text": "half \ud800 pair"}
+
+
+def test_claim_tokens_never_repeat_within_a_process_or_across_a_fork() -> None:
+    from portable._pipeline import _claim_token
+
+    tokens = {_claim_token() for _ in range(1000)}
+    assert len(tokens) == 1000
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first token, then out without pytest's teardown
+        os.write(write, _claim_token().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    assert child not in tokens and child[:16] != next(iter(tokens))[:16]  # a new prefix
