@@ -72,11 +72,17 @@ class Item(NamedTuple):
     error: MalformedEventError | None = None
 
 
+PAYLOAD = "AWS payload"
+
+
 def to_cloudevents(payload: Any) -> list[CloudEvent]:
     """Every CloudEvent of one Lambda payload, in delivery order (none for ``s3:TestEvent``).
 
     Raises MalformedEventError for a payload, or an SQS record of it, that no rule recognises.
     """
+    if not is_sqs_batch(payload):  # one item: no Item to build and take apart
+        with reading(PAYLOAD):
+            return _payload_events(payload)
     events: list[CloudEvent] = []
     for item in items(payload):
         if item.error is not None:
@@ -93,7 +99,7 @@ def items(payload: Any) -> list[Item]:
     """
     if is_sqs_batch(payload):
         return [_sqs_item(record) for record in payload["Records"]]
-    events, error = _guarded(_payload_events, payload, "AWS payload")
+    events, error = _guarded(_payload_events, payload, PAYLOAD)
     return [Item(payload, events, error=error)]
 
 

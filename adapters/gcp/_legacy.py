@@ -66,13 +66,14 @@ def from_legacy(obj: Mapping[str, Any]) -> CloudEvent:
     """One legacy background event (the HTTP body, parsed) -> its CloudEvent."""
     found = obj.get("context")
     context: Mapping[str, Any] = found if is_mapping(found) else {}
-    # Each field: context/<name>, else the top level (the mapping's rule).
-    event_type = context.get("eventType", obj.get("eventType"))
+    # Each field: context/<name>, else the top level (the mapping's rule; ``or``, not a
+    # default, so the top level is only read when the context lacks the field).
+    event_type: Any = context.get("eventType") or obj.get("eventType")
     ce_type = LEGACY_TYPES.get(event_type)
     if ce_type is None:
         known = ", ".join(sorted(LEGACY_TYPES))
         raise MalformedEventError(f"unsupported legacy event type {event_type!r}; known: {known}")
-    resource = context.get("resource", obj.get("resource"))
+    resource = context.get("resource") or obj.get("resource")
     if is_mapping(resource):
         service, name = resource.get("service") or _service(event_type), resource.get("name")
     else:
@@ -82,11 +83,11 @@ def from_legacy(obj: Mapping[str, Any]) -> CloudEvent:
     data = obj.get("data")
     if not is_mapping(data):
         raise MalformedEventError(f"legacy {event_type} event has no data object")
-    event_id = context.get("eventId", obj.get("eventId")) or content_id(event_type, name, data)
+    event_id = context.get("eventId") or obj.get("eventId") or content_id(event_type, name, data)
     reshape = _RESHAPE.get(service)
     if reshape is None:
         raise MalformedEventError(f"legacy {event_type} event names service {service!r}")
-    timestamp = context.get("timestamp", obj.get("timestamp"))
+    timestamp = context.get("timestamp") or obj.get("timestamp")
     resource_name, subject, data = reshape(name, data, event_id, timestamp)
     if event_type == OBJECT_CHANGE:
         ce_type = OBJECT_CHANGE_STATES.get(str(data.get("resourceState")), ce_type)
