@@ -39,6 +39,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote_plus
 
@@ -75,6 +76,7 @@ __all__ = [
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 EPOCH_TIME = "2024-05-01T10:00:00.000Z"
+EPOCH = datetime(2024, 5, 1, 10, tzinfo=UTC)
 """The default event time of every factory: payloads are the same on every run."""
 
 
@@ -199,15 +201,17 @@ STORAGE_ACCOUNT_ID = ("/subscriptions/00000000-0000-0000-0000-000000000000/resou
 def event_grid_event(data: Any = None, *, type: str = "Microsoft.Storage.BlobCreated",  # noqa: A002
                      id: str | None = None, subject: str = "",  # noqa: A002
                      source: str = STORAGE_ACCOUNT_ID.format(account="account"),
-                     time: str = EPOCH_TIME, schema: Schema = "eventgrid") -> dict[str, Any]:
+                     time: str = EPOCH_TIME, schema: Schema = "eventgrid",
+                     extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """One Event Grid event, in the Event Grid schema (``topic``, ``eventType``...) or the
-    CloudEvents schema (``specversion``, ``source``...)."""
+    CloudEvents schema (``specversion``, ``source``...). ``extra``: more top-level fields
+    (``datacontenttype``, extension attributes, ``dataVersion``...)."""
     id = id or str(uuid.uuid5(uuid.NAMESPACE_OID, f"{source}{subject}{type}{time}"))
     if schema == "cloudevents":
         return {"specversion": "1.0", "type": type, "source": source, "id": id, "time": time,
-                "subject": subject, "data": data}
+                "subject": subject, "data": data, **(extra or {})}
     return {"topic": source, "subject": subject, "eventType": type, "eventTime": time,
-            "id": id, "data": data, "dataVersion": "", "metadataVersion": "1"}
+            "id": id, "data": data, "dataVersion": "", "metadataVersion": "1", **(extra or {})}
 
 
 def blob_created_event(container: str = "container", name: str = "blob", *,
@@ -266,7 +270,9 @@ class QueueMessage:
     body: bytes
     id: str = "message-1"
     dequeue_count: int = 1
-    insertion_time: str = EPOCH_TIME
+    insertion_time: datetime = EPOCH
+    expiration_time: datetime = EPOCH + timedelta(days=7)
+    time_next_visible: datetime = EPOCH + timedelta(minutes=10)
     pop_receipt: str = "receipt"
 
     def get_body(self) -> bytes:
@@ -277,12 +283,13 @@ class QueueMessage:
 
 
 def queue_message(body: Any = "", *, id: str | None = None,  # noqa: A002
-                  dequeue_count: int = 1) -> QueueMessage:
+                  dequeue_count: int = 1, inserted: datetime = EPOCH) -> QueueMessage:
     """A queue trigger's message (body already base64-decoded by the host); ``body`` is
-    bytes, text, or JSON of anything else."""
+    bytes, text, or JSON of anything else. Times are datetimes, as the host gives them."""
     raw = body if isinstance(body, bytes) else (
         body if isinstance(body, str) else json.dumps(body)).encode()
-    return QueueMessage(raw, id or str(uuid.uuid5(uuid.NAMESPACE_OID, raw.hex())), dequeue_count)
+    return QueueMessage(raw, id or str(uuid.uuid5(uuid.NAMESPACE_OID, raw.hex())), dequeue_count,
+                        inserted, inserted + timedelta(days=7), inserted + timedelta(minutes=10))
 
 
 # -- Google Cloud ------------------------------------------------------------------------------
@@ -337,9 +344,11 @@ def gcs_notification(bucket: str = "bucket", name: str = "object", *,
                      event_type: str = "OBJECT_FINALIZE", size: int = 0,
                      generation: str = "1714557600000000", time: str = EPOCH_TIME,
                      overwritten_by: str | None = None, message_id: str | None = None,
-                     delivery_attempt: int | None = None) -> dict[str, Any]:
+                     delivery_attempt: int | None = None,
+                     publish_time: str | None = None) -> dict[str, Any]:
     """A Cloud Storage Pub/Sub notification (payload format JSON_API_V1) as a push request
-    body: the object resource as data, the notification's attributes."""
+    body: the object resource as data, the notification's attributes. ``publish_time``:
+    when Pub/Sub took the message (default: the event's time)."""
     attributes = {
         "notificationConfig": f"projects/_/buckets/{bucket}/notificationConfigs/1",
         "eventType": event_type, "payloadFormat": "JSON_API_V1", "bucketId": bucket,
@@ -349,7 +358,7 @@ def gcs_notification(bucket: str = "bucket", name: str = "object", *,
         attributes["overwrittenByGeneration"] = overwritten_by
     return pubsub_push(gcs_object(bucket, name, size=size, generation=generation, time=time),
                        attributes=attributes, message_id=message_id,
-                       delivery_attempt=delivery_attempt, publish_time=time,
+                       delivery_attempt=delivery_attempt, publish_time=publish_time or time,
                        subscription=f"projects/project/subscriptions/{bucket}-notifications")
 
 

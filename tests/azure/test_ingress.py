@@ -312,9 +312,9 @@ def test_queue_message_carrying_an_event_grid_event() -> None:
 
 
 def test_queue_message_carrying_a_structured_cloudevent() -> None:
-    sent = testing.event_grid_event({"order": 7}, type="com.example.order.placed",
-                                    source="/orders", id="o-1", schema="cloudevents")
-    body = json.dumps({**sent, "datacontenttype": "application/json"})
+    body = json.dumps(testing.event_grid_event(
+        {"order": 7}, type="com.example.order.placed", source="/orders", id="o-1",
+        schema="cloudevents", extra={"datacontenttype": "application/json"}))
     event = only(_host.queue_message(body))
     assert (event["id"], event["source"], event["type"]) == (
         "o-1", "/orders", "com.example.order.placed")

@@ -132,10 +132,9 @@ OBJECT: dict[str, Any] = {"size": 352, "generation": "1587627537231057",
 def notification(event_type: str, **options: Any) -> dict[str, Any]:
     """A Cloud Storage Pub/Sub notification of the object as a push request body, published
     a little after the event (so the event time cannot be mistaken for the publish time)."""
-    body = testing.gcs_notification("some-bucket", "folder/Test.cs", event_type=event_type,
-                                    message_id="5550001", **OBJECT, **options)
-    body["message"]["publishTime"] = body["message"]["publish_time"] = PUBLISHED_AT
-    return body
+    return testing.gcs_notification("some-bucket", "folder/Test.cs", event_type=event_type,
+                                    message_id="5550001", publish_time=PUBLISHED_AT, **OBJECT,
+                                    **options)
 
 
 @pytest.mark.parametrize("event_type", sorted(NOTIFICATION))
