@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import socket
@@ -58,6 +59,8 @@ class Process:
     env: dict[str, str] = field(default_factory=dict)
     log: bool = True
     """Output to ``<log dir>/<name>.log``; False: to this process's stdout and stderr."""
+    cwd: Path | None = None
+    """Where it runs (default: the log folder when it logs there)."""
 
     def missing(self) -> str | None:
         """Why it cannot run here (with the install command), or None."""
@@ -97,12 +100,14 @@ class Running:
 def launch(spec: Process, log_dir: Path, base_env: dict[str, str] | None = None) -> Running:
     """Start ``spec`` in a process group of its own; does not wait for it (see :func:`ready`)."""
     env = {**(os.environ if base_env is None else base_env), **spec.env}
-    log_path = log_dir / f"{spec.name}.log" if spec.log else None
+    file_name = re.sub(r"[^\w.-]+", "-", spec.name) + ".log"  # a name may hold spaces
+    log_path = log_dir / file_name if spec.log else None
     output = open(log_path, "wb") if log_path else None  # noqa: SIM115 - the child keeps it
     try:
         proc = subprocess.Popen(spec.command, stdin=subprocess.DEVNULL, stdout=output,
                                 stderr=subprocess.STDOUT if output else None, env=env,
-                                cwd=log_dir if spec.log else None, process_group=0)
+                                cwd=spec.cwd or (log_dir if spec.log else None),
+                                process_group=0)
     except OSError as exc:
         raise EmulatorError(f"cannot start {spec.name}: {exc}") from exc
     finally:
@@ -132,9 +137,13 @@ def ready(running: Running, timeout: float = READY_TIMEOUT,
     return time.monotonic() - running.started
 
 
-def stop(running: Running, timeout: float = STOP_TIMEOUT) -> None:
-    """Stop the process and everything in its group; reap the leader."""
+def stop(running: Running, timeout: float = STOP_TIMEOUT, sig: int = signal.SIGTERM) -> None:
+    """Stop the process and everything in its group; reap the leader. ``sig`` SIGKILL: kill
+    the group at once (a crash, for tests of what survives one)."""
     group = running.proc.pid
+    if sig == signal.SIGKILL:
+        _signal_group(group, sig)
+        running.proc.wait(timeout)
     if running.alive():
         first = group_members(group, running.spec.stop_first)
         for pid in first:

@@ -22,7 +22,7 @@ from portable import Store
 from portable._config import store_from
 from tests.contract.backends import Backend, register
 from tests.contract.sinks import SinkBackend, register_sink
-from tests.emulators import free_port, require_binary, start, stop, wait_for_port
+from tests.emulators import free_port, require_binary, start, stop
 
 AZURITE_HINT = "npm install -g azurite"
 SETTING = "AzureWebJobsStorage"
@@ -45,9 +45,9 @@ class Azurite:
                 else ["--inMemoryPersistence", "--extentMemoryLimit", "256"])
         for service, port in self.ports.items():
             cmd += [f"--{service}Host", "127.0.0.1", f"--{service}Port", str(port)]
-        self.proc = start(cmd, self.ports["table"], timeout=60, what="azurite", cwd=workdir)
-        for port in self.ports.values():  # all three services listen before the first test
-            wait_for_port(port, self.proc, timeout=30, what="azurite")
+        # All three services listen before the first test.
+        self.proc = start(cmd, tuple(self.ports.values()), timeout=60, what="azurite",
+                          cwd=workdir)
 
     def down(self) -> None:
         if self.proc is not None:

@@ -9,23 +9,18 @@ FIRESTORE_EMULATOR_HOST and GOOGLE_CLOUD_PROJECT, set per test by ``pubsub_env``
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
 from tests.contract.backends import Backend, register
 from tests.contract.sinks import SinkBackend, register_sink
-from tests.emulators import free_port, output, require_binary, start, stop
+from tests.emulators import free_port, require_binary, start, stop
 
 T = TypeVar("T")
 
@@ -52,60 +47,19 @@ class Emulator:
             self.host = f"127.0.0.1:{port}"
             cmd = [gcloud, "beta", "emulators", self.name, "start", f"--host-port={self.host}",
                    "--quiet"]
-            self.proc = start(cmd, port, timeout=READY_TIMEOUT, what=f"{self.name} emulator")
-            self._wait_ready()
+            # The port opens before the emulator serves: its HTTP root answers when it does.
+            # gcloud waits for its Java server, so Java is stopped first (else an orphan that
+            # PID 1 may never reap).
+            self.proc = start(cmd, port, timeout=READY_TIMEOUT, what=f"{self.name} emulator",
+                              ready_url=f"http://{self.host}/", stop_first=("java",))
         self.users += 1
         return self.host
 
     def release(self) -> None:
         self.users -= 1
         if self.users == 0 and self.proc is not None:
-            shut_down(self.proc)
+            stop(self.proc)
             self.proc = None
-
-    def _wait_ready(self) -> None:
-        """The port opens before the emulator serves: wait for its HTTP root to answer."""
-        assert self.proc is not None
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://{self.host}/", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        log = output(self.proc)
-        shut_down(self.proc)
-        self.proc = None
-        raise RuntimeError(f"the {self.name} emulator did not answer on {self.host}:\n{log}")
-
-
-def shut_down(proc: subprocess.Popen[bytes]) -> None:
-    """Stop gcloud and the Java server it runs, leaving no process behind, not even a zombie.
-
-    Killing the whole process group at once can end gcloud before Java, and an orphan's exit
-    is never reaped where PID 1 does not reap. So Java goes first and gcloud, which waits for
-    it, exits by itself; stop() then ends whatever remains of the group.
-    """
-    for pid in _group(proc.pid, "java"):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
-    stop(proc)
-
-
-def _group(pgid: int, command: str) -> list[int]:
-    """Live processes of a process group running ``command`` (Linux /proc; none elsewhere)."""
-    found = []
-    for entry in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            stat = entry.read_text()
-            name = stat[stat.index("(") + 1:stat.rindex(")")]
-            state, _parent, group = stat[stat.rindex(")") + 2:].split()[:3]
-            if name == command and int(group) == pgid and state != "Z":
-                found.append(int(entry.parent.name))
-    return found
 
 
 PUBSUB = Emulator("pubsub", "PUBSUB_EMULATOR_HOST")
