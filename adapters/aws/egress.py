@@ -170,6 +170,14 @@ class Destination:
 
 
 ARN_TARGETS: dict[str, Target] = {"sqs": "sqs", "sns": "sns", "events": "eventbridge"}
+XRAY_FIELDS: dict[Target, Callable[[str], dict[str, Any]]] = {
+    "sqs": lambda header: {"MessageSystemAttributes": {AWS_TRACE_HEADER: {
+        "DataType": _sqs.STRING, "StringValue": header}}},
+    "eventbridge": lambda header: {"TraceHeader": header},
+}
+"""Where X-Ray reads an event's trace, by target: SQS's AWSTraceHeader system attribute, a
+PutEvents entry's TraceHeader. (SNS takes it from the HTTP request's X-Ray header only; the
+event's ``ce-traceparent`` attribute carries the trace through SNS.)"""
 
 
 def publish(event: CloudEvent, destination: str, *, group: str | None = None) -> str:
@@ -187,9 +195,8 @@ def publish(event: CloudEvent, destination: str, *, group: str | None = None) ->
     event = _tracing.stamped(with_id(event))
     message = from_cloudevent(event, where.target, group=group)
     trace = _tracing.of_event(event)
-    if trace is not None and where.target == "sqs":  # X-Ray reads the system attribute
-        message["MessageSystemAttributes"] = {AWS_TRACE_HEADER: {
-            "DataType": _sqs.STRING, "StringValue": _tracing.to_xray(trace)}}
+    if trace is not None and where.target in XRAY_FIELDS:
+        message.update(XRAY_FIELDS[where.target](_tracing.to_xray(trace)))
     with mapped(RetryableError, f"publishing to {destination}"):
         return SENDERS[where.target](where, message)
 

@@ -1,9 +1,11 @@
 """One trace across AWS hops: X-Ray's headers as the parent when an event has no traceparent,
 and an event published inside a handler carrying the handler's trace through SQS (moto) to
-the next function, as ``ce-traceparent`` and as the ``AWSTraceHeader`` system attribute."""
+the next function, as ``ce-traceparent`` and as the ``AWSTraceHeader`` system attribute (or,
+to EventBridge, as the PutEvents entry's ``TraceHeader``)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -75,3 +77,19 @@ def test_an_event_published_in_a_handler_carries_its_trace_through_sqs(
     assert seen[0]["traceparent"] == hop
     assert parent(downstream_span) == hop[3:52]  # one trace, two functions
     assert from_xray(message["Attributes"]["AWSTraceHeader"]) == Trace(hop)  # for X-Ray
+
+
+def test_an_event_put_on_eventbridge_carries_its_trace_as_the_entrys_trace_header(
+        boto: Any, unique: Any) -> None:
+    from adapters.aws.egress import Destination, _client
+
+    bus = boto("events").create_event_bus(Name=unique("traced"))["EventBusArn"]
+    sent: list[bytes] = []
+    events = _client("events", Destination.parse(bus).region)  # the client publish uses
+    events.meta.events.register("before-send.events.PutEvents",
+                                lambda request, **_: sent.append(request.body))
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    aws.publish(new_event({"id": "e-1", "source": "/shop", "type": "shipped",
+                           "traceparent": traceparent}, {"n": 1}), bus)
+    [entry] = json.loads(sent[-1])["Entries"]
+    assert from_xray(entry["TraceHeader"]) == Trace(traceparent)
