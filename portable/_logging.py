@@ -7,10 +7,12 @@ The ``portable`` logger writes to stderr, which every platform ships to its log 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,41 +43,39 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per record. Every event writes one, so two costs are cut: the text of
-    the current second is kept (formatting a datetime took a fifth of a line), and a record
-    made by :func:`log` carries its fields ready (``portable_fields``), not to be looked for."""
-
-    _second: tuple[int, str] = (-1, "")
-    """The last whole second formatted and its text: one tuple, replaced whole, so that
-    concurrent threads never pair one second with another's text."""
+    """One JSON object per record. A record made by :func:`log` carries its fields ready
+    (``portable_fields``); another one's known ``extra`` fields are looked for."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self._time(record.created),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        ready = record.__dict__.get(_READY)
-        if ready is not None:
-            entry.update(ready)
-        else:  # a record of someone else's call on the portable logger: ``extra`` fields
-            for name in _FIELDS:
-                value = record.__dict__.get(name)
-                if value is not None:
-                    entry[name] = value
-        if record.exc_info and record.levelno >= logging.ERROR:
-            entry["traceback"] = self.formatException(record.exc_info)
-        return _ENCODER.encode(entry)
+        fields = record.__dict__.get(_READY)
+        if fields is None:  # someone else's call on the portable logger
+            fields = {name: record.__dict__[name] for name in _FIELDS
+                      if record.__dict__.get(name) is not None}
+        traceback = (self.formatException(record.exc_info)
+                     if record.exc_info and record.levelno >= logging.ERROR else None)
+        return _line(record.created, record.levelname, record.name, record.getMessage(), fields,
+                     traceback)
 
-    def _time(self, created: float) -> str:
-        """RFC 3339, UTC, microseconds."""
-        second = int(created)
-        cached = self._second
-        if cached[0] != second:
-            cached = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
-            self._second = cached
-        return f"{cached[1]}.{int((created - second) * 1e6):06d}Z"
+
+_second: tuple[int, str] = (-1, "")
+"""The last whole second written and its text (formatting a datetime took a fifth of a
+line): one tuple, replaced whole, so that threads never pair one second with another's text."""
+
+
+def _line(created: float, level: str, name: str, message: str, fields: dict[str, Any],
+          traceback: str | None = None) -> str:
+    global _second
+    second = int(created)
+    cached = _second
+    if cached[0] != second:
+        cached = _second = (
+            second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    entry: dict[str, Any] = {"time": f"{cached[1]}.{int((created - second) * 1e6):06d}Z",
+                             "level": level.lower(), "logger": name, "message": message,
+                             **fields}
+    if traceback is not None:
+        entry["traceback"] = traceback
+    return _ENCODER.encode(entry)
 
 
 class LineHandler(logging.Handler):
@@ -96,18 +96,26 @@ class LineHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            os.write(self.fd, (self.format(record) + "\n").encode("utf-8", "replace"))
+            self.write(self.format(record))
         except Exception:  # noqa: BLE001 - logging must never fail the event
             self.handleError(record)
+
+    def write(self, line: str) -> None:
+        os.write(self.fd, (line + "\n").encode("utf-8", "replace"))
+
+
+_own: LineHandler | None = None
+"""The handler :func:`configure` attached, while it is the logger's only one."""
 
 
 def configure() -> None:
     """Attach the JSON handler once, unless the application configured ``portable`` itself."""
+    global _own
     if logger.handlers:
         return
     handler: logging.Handler
     try:
-        handler = LineHandler(sys.stderr.fileno())
+        handler = _own = LineHandler(sys.stderr.fileno())
     except (AttributeError, OSError, ValueError):  # stderr replaced by an object without a fd
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
@@ -119,15 +127,24 @@ def configure() -> None:
 def log(level: int, message: str, **fields: Any) -> None:
     """Write one line (the pipeline writes one per event).
 
-    The record is made here rather than by ``logger.log``, which would walk the stack to find
-    its caller: that is always this function, and the walk costs a tenth of a line's time.
+    While the logger has only its own handler (the default), the line is written without a
+    LogRecord: making one and passing it through logging cost half of a line's time. With any
+    other handler or filter, the record is made, here rather than by ``logger.log`` (which
+    would walk the stack to find its caller, always this function).
     """
-    if logger.isEnabledFor(level):
-        ready = {k: v for k, v in fields.items() if v is not None and k in _KNOWN}
-        # Also as attributes (``extra``), for handlers other than ours (portable.testing's,
-        # an application's own) that read ``record.outcome``...
-        logger.handle(logger.makeRecord(logger.name, level, __file__, _LINE, message, (), None,
-                                        "log", {**ready, _READY: ready}))
+    if not logger.isEnabledFor(level):
+        return
+    ready = {k: v for k, v in fields.items() if v is not None and k in _KNOWN}
+    own = _own
+    if own is not None and logger.handlers == [own] and not (logger.filters or own.filters):
+        with contextlib.suppress(OSError):  # logging must never fail the event
+            own.write(_line(time.time(), logging.getLevelName(level), logger.name, message,
+                            ready))
+        return
+    # ``extra`` too, for handlers other than ours (portable.testing's, an application's own)
+    # that read ``record.outcome``...
+    logger.handle(logger.makeRecord(logger.name, level, __file__, _LINE, message, (), None,
+                                    "log", {**ready, _READY: ready}))
 
 
 _LINE = log.__code__.co_firstlineno

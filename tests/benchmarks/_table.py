@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from portable._logging import JsonFormatter, logger
+from portable import _logging
+from portable._logging import JsonFormatter, LineHandler, logger
 
 
 @dataclass(frozen=True)
@@ -157,16 +158,18 @@ def median_interleaved(cases: Sequence[Callable[[], float]], rounds: int) -> lis
 
 @contextmanager
 def quiet_logs() -> Iterator[None]:
-    """The pipeline's JSON log lines go to the null device instead of the terminal: still
-    formatted and written line by line, as to stderr in production, but off the table."""
-    saved = (logger.handlers[:], logger.level, logger.propagate)
-    with open(os.devnull, "w", buffering=1, encoding="utf-8") as null:
-        handler = logging.StreamHandler(null)
-        handler.setFormatter(JsonFormatter())
-        logger.handlers[:] = [handler]
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-        try:
-            yield
-        finally:
-            logger.handlers[:], logger.level, logger.propagate = saved
+    """The pipeline's JSON log lines go to the null device instead of the terminal: written
+    as in production (the default handler, one ``write`` per line), but off the table."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    saved = (logger.handlers[:], logger.level, logger.propagate, _logging._own)
+    handler = LineHandler(null)
+    handler.setFormatter(JsonFormatter())
+    logger.handlers[:] = [handler]
+    _logging._own = handler
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.handlers[:], logger.level, logger.propagate, _logging._own = saved
+        os.close(null)

@@ -9,8 +9,10 @@ load generator is in this process: ``connections`` threads, each with one keep-a
 connection, posting binary-mode CloudEvents (each with a new id, so ours claims and completes
 every one) as fast as the answers come. Loopback only; each round stops after ``seconds`` or
 ``MAX_REQUESTS`` requests. Rounds alternate between the servers; each keeps its best.
-``portable serve`` runs with the memory store and sink (the peer keeps nothing either), and
-once more with its local default, SQLite files, for reference.
+``portable serve`` runs with the memory store and sink (the peer keeps nothing either); for
+reference, once more without its line per event (``PORTABLE_LOG_LEVEL=WARNING``: a ``write``
+system call per event lets go of the GIL, and the request's thread queues to take it back
+behind the server's other threads), and once with its local default, SQLite files.
 """
 
 from __future__ import annotations
@@ -83,11 +85,13 @@ def servers(folder: Path, stack: ExitStack) -> dict[str, Served]:
     peer = [python, "-m", "functions_framework", "--source", str(folder / "bench_peer.py"),
             "--target", "main", "--signature-type", "cloudevent", "--host", "127.0.0.1"]
     memory = {"PORTABLE_STORE": "memory://", "PORTABLE_DLQ": "memory://"}
+    quiet = {**memory, "PORTABLE_LOG_LEVEL": "WARNING"}
     sqlite = {"PORTABLE_STORE": f"sqlite:///{folder / 'idempotency.db'}",
               "PORTABLE_DLQ": f"sqlite:///{folder / 'dead-letters.db'}"}
     return {
         "peer": stack.enter_context(server("peer", peer, folder, {})),
         "memory": stack.enter_context(server("memory", ours, folder, memory)),
+        "quiet": stack.enter_context(server("quiet", ours, folder, quiet)),
         "sqlite": stack.enter_context(server("sqlite", ours, folder, sqlite)),
     }
 
@@ -180,7 +184,7 @@ def load(port: int, seconds: float, limit: int, connections: int, tag: str) -> t
     return sum(ok) / (time.perf_counter() - started), sum(failed)
 
 
-def rows(quick: bool = False, seconds: float = 3.0, rounds: int = 2,
+def rows(quick: bool = False, seconds: float = 3.0, rounds: int = 3,
          connections: int = 8) -> list[Row]:
     seconds, rounds, limit = (0.3, 1, 50) if quick else (seconds, rounds, MAX_REQUESTS)
     best: dict[str, float] = {}
@@ -199,6 +203,9 @@ def rows(quick: bool = False, seconds: float = 3.0, rounds: int = 2,
     return [
         Row("served: portable serve, memory store (peer: functions-framework)", best["memory"],
             "req/s", best["peer"], AT_LEAST, note=notes["memory"] or settings),
+        Row("served: portable serve, memory store, no log lines (peer: functions-framework)",
+            best["quiet"], "req/s", best["peer"],
+            note=notes["quiet"] or "PORTABLE_LOG_LEVEL=WARNING: what the line per event costs"),
         Row("served: portable serve, sqlite store (peer: functions-framework)", best["sqlite"],
             "req/s", best["peer"], note=notes["sqlite"] or "the local default, for reference"),
     ]
@@ -208,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.served",
                                      description="served throughput against functions-framework")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of one round")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args(argv)
     print(format_table(rows(seconds=args.seconds, rounds=args.rounds,

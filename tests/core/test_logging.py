@@ -80,3 +80,44 @@ def test_concurrent_lines_reach_a_pipe_whole() -> None:
     lines = b"".join(chunks).decode().splitlines()
     assert len(lines) == 1600
     assert all(json.loads(line)["message"].startswith("thread ") for line in lines)
+
+
+def test_the_default_handler_writes_the_line_any_handler_would_get(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Alone on the logger, the default handler is written to without a LogRecord; with a
+    second handler attached both get the same line (but for its time)."""
+    import os
+
+    from portable import _logging
+
+    read_fd, write_fd = os.pipe()
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(_logging, "_own", None)
+    stderr = os.fdopen(write_fd, "w")  # the default handler writes to stderr's descriptor
+    monkeypatch.setattr("sys.stderr", stderr)
+    _logging.configure()
+    fields = {"event_id": "e-1", "event_type": "t", "source": "/s", "attempt": 2,
+              "outcome": "processed", "duration_ms": 1.5, "subject": None, "payload": SECRET}
+
+    def written() -> dict[str, object]:
+        entry: dict[str, object] = json.loads(os.read(read_fd, 65536).decode())
+        assert isinstance(entry.pop("time"), str)
+        return entry
+
+    _logging.log(logging.INFO, "processed", **fields)
+    alone = written()
+    assert alone == {"level": "info", "logger": "portable", "message": "processed",
+                     "event_id": "e-1", "event_type": "t", "source": "/s", "attempt": 2,
+                     "outcome": "processed", "duration_ms": 1.5}  # no None, no payload
+    seen: list[logging.LogRecord] = []
+    collector = logging.Handler()
+    collector.emit = seen.append  # type: ignore[method-assign]
+    logger.addHandler(collector)
+    try:
+        _logging.log(logging.INFO, "processed", **fields)
+    finally:
+        logger.removeHandler(collector)
+    assert written() == alone
+    stderr.close()
+    os.close(read_fd)
+    assert seen[0].outcome == "processed"  # type: ignore[attr-defined]
