@@ -136,7 +136,8 @@ def log(level: int, message: str, **fields: Any) -> None:
         return
     ready = {k: v for k, v in fields.items() if v is not None and k in _KNOWN}
     own = _own
-    if own is not None and logger.handlers == [own] and not (logger.filters or own.filters):
+    if (own is not None and logger.handlers == [own] and level >= own.level
+            and not (logger.filters or own.filters)):
         with contextlib.suppress(OSError):  # logging must never fail the event
             own.write(_line(time.time(), logging.getLevelName(level), logger.name, message,
                             ready))
