@@ -92,7 +92,7 @@ def wall_ms(python: str, code: str, bytecode: str) -> float:
     return elapsed
 
 
-def rows(quick: bool = False, runs: int = 11) -> list[Row]:
+def rows(quick: bool = False, runs: int = 21) -> list[Row]:
     runs = 1 if quick else runs
     codes = sorted({code for pair in ENTRIES.values() for code in pair})
     with tempfile.TemporaryDirectory(prefix="portable-cold-start-") as folder:
@@ -112,7 +112,7 @@ def rows(quick: bool = False, runs: int = 11) -> list[Row]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.cold_start",
                                      description="cold start of each entry")
-    parser.add_argument("--runs", type=int, default=11, help="interpreter starts per case")
+    parser.add_argument("--runs", type=int, default=21, help="interpreter starts per case")
     args = parser.parse_args(argv)
     print(format_table(rows(runs=args.runs)))
 

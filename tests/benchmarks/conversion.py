@@ -101,7 +101,7 @@ CASES: dict[str, Callable[[], Case]] = {
 }
 
 
-def rows(quick: bool = False, seconds: float = 0.2, rounds: int = 5) -> list[Row]:
+def rows(quick: bool = False, seconds: float = 0.2, rounds: int = 9) -> list[Row]:
     out = []
     for name, build in CASES.items():
         try:
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.conversion",
                                      description="conversion cost per event against the peers")
     parser.add_argument("--seconds", type=float, default=0.2, help="length of one round")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args(argv)
     print(format_table(rows(seconds=args.seconds, rounds=args.rounds)))
 

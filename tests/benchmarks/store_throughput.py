@@ -109,7 +109,7 @@ def measure(name: str, pairs: int, rounds: int) -> tuple[list[float], float | No
         return str(exc)
 
 
-def rows(quick: bool = False, pairs: int = 5000, rounds: int = 3) -> list[Row]:
+def rows(quick: bool = False, pairs: int = 5000, rounds: int = 5) -> list[Row]:
     """The best round of each store, for the one table of ``python -m tests.benchmarks``."""
     pairs, rounds = (20, 1) if quick else (pairs, rounds)
     out = []
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         description="claim+complete throughput of each store",
     )
     parser.add_argument("--pairs", type=int, default=5000, help="claim+complete pairs per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     print(f"claim+complete pairs/s, one client, {args.pairs} pairs x {args.rounds} rounds")
     print(f"{'store':<8}{'best':>10}{'median':>10}{'target':>10}  verdict")
