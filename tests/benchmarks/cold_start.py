@@ -68,7 +68,7 @@ _CLEARED = ("AWS_LAMBDA_FUNCTION_NAME", "WEBSITE_INSTANCE_ID", "K_SERVICE", "FUN
 def deployment_python(folder: Path) -> str:
     """A fresh virtual environment in ``folder`` that sees the source tree and this
     environment's packages as plain folders, as a deployment package does; its python."""
-    venv.create(folder, with_pip=False)
+    venv.create(folder, with_pip=False, symlinks=True)  # the interpreter itself, not a copy
     source_tree = Path(__file__).resolve().parents[2]
     inside = Path(subprocess.run(
         [folder / "bin" / "python", "-c", "import site; print(site.getsitepackages()[0])"],
