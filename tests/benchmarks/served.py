@@ -17,7 +17,6 @@ line costs), and once with its local default, SQLite files.
 from __future__ import annotations
 
 import argparse
-import collections
 import itertools
 import os
 import socket
@@ -59,20 +58,22 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
 
 @contextmanager
 def server(name: str, command: list[str], folder: Path, env: dict[str, str]) -> Iterator[Served]:
-    """A server whose output goes through a pipe that a thread drains, as the platforms read a
-    function's output (to a file, concurrent appends queue on the file's lock: that measured
-    the VM's disk, not the server). The last lines are kept for a start that fails."""
+    """A server whose output goes through a pipe that another process drains, as a platform's
+    log agent reads a function's output. (To a file, eight threads' appends queued on the
+    file's lock and measured this VM's disk; drained by a thread of this process, the reader
+    took the GIL from the load generator.) ``tail`` keeps the last lines for a failed start."""
     port = free_port()
+    log_path = folder / f"{name}.log"
+    with log_path.open("wb") as log:
+        reader = subprocess.Popen(["tail", "-c", "20000"], stdin=subprocess.PIPE, stdout=log)
+    assert reader.stdin is not None
     process = subprocess.Popen([*command, "--port", str(port)], cwd=folder, env=_env(env),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    tail: collections.deque[bytes] = collections.deque(maxlen=50)
-    assert process.stdout is not None
-    drain = threading.Thread(target=tail.extend, args=(process.stdout,), daemon=True)
-    drain.start()
+                               stdout=reader.stdin, stderr=subprocess.STDOUT)
+    reader.stdin.close()  # the server holds the pipe's write end now
     try:
         if not wait_for_port(port, process):
-            drain.join(5)
-            raise RuntimeError(f"{name} did not start: {b''.join(tail).decode(errors='replace')}")
+            reader.wait(10)
+            raise RuntimeError(f"{name} did not start: {log_path.read_text(errors='replace')}")
         yield Served(name, port, process)
     finally:
         process.terminate()
@@ -81,8 +82,7 @@ def server(name: str, command: list[str], folder: Path, env: dict[str, str]) -> 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        drain.join(5)
-        process.stdout.close()
+        reader.wait(10)
 
 
 def servers(folder: Path, stack: ExitStack) -> dict[str, Served]:

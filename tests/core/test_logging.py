@@ -121,3 +121,19 @@ def test_the_default_handler_writes_the_line_any_handler_would_get(
     stderr.close()
     os.close(read_fd)
     assert seen[0].outcome == "processed"  # type: ignore[attr-defined]
+
+
+def test_a_line_is_written_before_write_returns() -> None:
+    """Nothing waits in memory after the call (a Lambda is frozen when it returns)."""
+    import os
+
+    from portable._logging import LineHandler
+
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    handler = LineHandler(write_fd)
+    for n in range(3):
+        handler.write(f"line {n}")
+        assert os.read(read_fd, 4096) == f"line {n}\n".encode()
+    os.close(write_fd)
+    os.close(read_fd)
