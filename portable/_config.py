@@ -10,14 +10,45 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ConfigurationError
 from ._store import MemoryStore, Store
 
 if TYPE_CHECKING:
     from ._deadletter import Sink
+
+class BackendURL(NamedTuple):
+    """``scheme://location?option=value&...`` of a store or sink."""
+
+    location: str
+    """Host and path, outer slashes stripped: a table, a queue, ``projects/P/topics/T``..."""
+    options: dict[str, str]
+
+    def flag(self, option: str) -> bool:
+        return self.options.get(option, "").lower() in ("1", "true", "yes")
+
+
+def backend_url(url: str, scheme: str, known: Collection[str], what: str,
+                expected: str) -> BackendURL:
+    """Split a store or sink URL, the same way for every backend: the scheme checked, a
+    location starting with a host part required, and unknown options refused by name (a
+    mistyped option must not be ignored). ``what`` / ``expected`` name the backend and its URL
+    form in the messages."""
+    from urllib.parse import parse_qsl, urlsplit  # only a backend's construction needs it
+
+    parts = urlsplit(url)
+    location = (parts.netloc + parts.path).strip("/")
+    if parts.scheme.lower() != scheme or not parts.netloc:
+        raise ConfigurationError(f"not a {what} URL: {url!r} (expected {expected})")
+    options = dict(parse_qsl(parts.query, keep_blank_values=True))
+    unknown = sorted(options.keys() - set(known))
+    if unknown:
+        raise ConfigurationError(f"unknown option(s) {', '.join(unknown)} in the {what} URL "
+                                 f"{url!r}; known: {', '.join(sorted(known))}")
+    return BackendURL(location, options)
+
 
 STORE_ENV = "PORTABLE_STORE"
 DLQ_ENV = "PORTABLE_DLQ"

@@ -53,8 +53,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
+from portable._config import backend_url
 from portable._deadletter import DeadLetter, Sink
 from portable._errors import (
     ConfigurationError,
@@ -103,22 +103,22 @@ class QueueSpec:
 
     @classmethod
     def parse(cls, url: str) -> QueueSpec:
-        parts = urlsplit(url)
-        segments = [segment for segment in parts.path.split("/") if segment]
-        if parts.scheme != "sqs" or not parts.netloc or len(segments) not in (0, 2):
-            raise ConfigurationError(f"not an SQS sink URL: {url!r} (expected sqs://queue-name "
-                                     "or sqs://host/account/queue-name)")
-        query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
-        queue_url = f"https://{parts.netloc}/{'/'.join(segments)}" if segments else None
-        wait = query.get("wait", str(DEFAULT_WAIT))
+        expected = "sqs://queue-name or sqs://host/account/queue-name"
+        parsed = backend_url(url, "sqs", ("create", "wait", "region"), "SQS sink", expected)
+        segments = parsed.location.split("/")
+        if len(segments) not in (1, 3) or not all(segments):
+            raise ConfigurationError(f"not an SQS sink URL: {url!r} (expected {expected})")
+        queue_url = f"https://{parsed.location}" if len(segments) == 3 else None
+        wait = parsed.options.get("wait", str(DEFAULT_WAIT))
         if not wait.isdigit() or int(wait) > 20:
             raise ConfigurationError(f"{url!r}: wait must be 0-20 seconds")
         return cls(
-            name=segments[-1] if segments else parts.netloc,
+            name=segments[-1],
             url=queue_url,
-            create=query.get("create", "false").lower() in ("1", "true", "yes"),
+            create=parsed.flag("create"),
             wait=int(wait),
-            region=query.get("region") or (_sqs.region_of(queue_url) if queue_url else None),
+            region=parsed.options.get("region") or (
+                _sqs.region_of(queue_url) if queue_url else None),
         )
 
 

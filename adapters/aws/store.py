@@ -31,8 +31,8 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
+from portable._config import backend_url
 from portable._errors import ConfigurationError, StoreUnavailable
 from portable._store import Record, Status, Store, next_record
 
@@ -98,14 +98,11 @@ def _expression(condition: str | None, update: str, **values: Any) -> dict[str, 
 
 def parse_url(url: str) -> tuple[str, bool, str | None]:
     """``dynamodb://table?create=true&region=r`` -> (table, create, region)."""
-    parts = urlsplit(url)
-    table = (parts.netloc + parts.path).strip("/")
-    if parts.scheme != "dynamodb" or not _TABLE_NAME.match(table):
-        raise ConfigurationError(f"not a DynamoDB store URL: {url!r} (expected dynamodb://table, "
-                                 "3-255 letters, digits, '_', '-' or '.')")
-    query = parse_qs(parts.query)
-    create = query.get("create", ["false"])[-1].lower() in ("1", "true", "yes")
-    return table, create, query.get("region", [None])[-1]
+    expected = "dynamodb://table, 3-255 letters, digits, '_', '-' or '.'"
+    parsed = backend_url(url, "dynamodb", ("create", "region"), "DynamoDB store", expected)
+    if not _TABLE_NAME.match(parsed.location):
+        raise ConfigurationError(f"not a DynamoDB store URL: {url!r} (expected {expected})")
+    return parsed.location, parsed.flag("create"), parsed.options.get("region") or None
 
 
 class DynamoDBStore(Store):

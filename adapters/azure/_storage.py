@@ -21,10 +21,9 @@ import os
 import re
 import threading
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
+from portable._config import BackendURL, backend_url
 from portable._errors import ConfigurationError, missing_extra
 
 DEFAULT_SETTING = "AzureWebJobsStorage"
@@ -126,31 +125,10 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
-class ResourceURL:
-    """``scheme://name?option=value&...`` of a store or sink."""
-
-    name: str
-    options: dict[str, str]
-
-    def flag(self, option: str) -> bool:
-        return self.options.get(option, "").lower() in ("1", "true", "yes")
-
-
-def parse_url(url: str, scheme: str, kind: str, known: Collection[str]) -> ResourceURL:
-    """Split and check a store or sink URL; unknown options are refused by name."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() != scheme:
-        raise ConfigurationError(f"not a {scheme}:// URL: {url!r}")
-    name = (parts.netloc + parts.path).strip("/")
-    if not name:
-        raise ConfigurationError(f"{url!r} names no {kind}: use {scheme}://NAME")
-    options = dict(parse_qsl(parts.query, keep_blank_values=True))
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise ConfigurationError(
-            f"unknown option(s) {', '.join(unknown)} in {url!r}; known: {', '.join(sorted(known))}")
-    return ResourceURL(check_name(kind, name), options)
+def parse_url(url: str, scheme: str, kind: str, known: Collection[str]) -> BackendURL:
+    """A store or sink URL (portable's rules) whose location is a valid ``kind`` name."""
+    parsed = backend_url(url, scheme, known, f"Azure {kind}", f"{scheme}://NAME")
+    return parsed._replace(location=check_name(kind, parsed.location))
 
 
 def _identity_endpoint(service: str, setting: str) -> str:

@@ -100,7 +100,7 @@ class QueueSink(Sink):
     def from_url(cls, url: str) -> QueueSink:
         parsed = parse_url(url, SCHEME, "queue", OPTIONS)
         options = parsed.options
-        return cls(parsed.name, connection=options.get("connection") or DEFAULT_SETTING,
+        return cls(parsed.location, connection=options.get("connection") or DEFAULT_SETTING,
                    create=parsed.flag("create"),
                    poison=options.get("poison", _platform.BLOB_POISON_QUEUE) or None,
                    deadletter_container=options.get("deadletter_container") or None,

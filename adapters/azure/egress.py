@@ -101,9 +101,9 @@ def publish(event: CloudEvent, destination: str, *, credential: Any = None) -> s
 def _to_queue(event: CloudEvent, destination: str, credential: Any) -> str:
     parsed = parse_url(destination, "azqueue", "queue", {"connection"})
     text = to_queue_message(event)
-    with _errors.mapped(f"Azure Storage queue {parsed.name!r}", RetryableError):
+    with _errors.mapped(f"Azure Storage queue {parsed.location!r}", RetryableError):
         setting = parsed.options.get("connection") or DEFAULT_SETTING
-        client = service_client("queue", setting).get_queue_client(parsed.name)
+        client = service_client("queue", setting).get_queue_client(parsed.location)
         try:
             sent = client.send_message(text)
         finally:

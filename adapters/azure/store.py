@@ -58,7 +58,7 @@ class TableStore(Store):
     @classmethod
     def from_url(cls, url: str) -> TableStore:
         parsed = parse_url(url, SCHEME, "table", {"create", "connection"})
-        return cls(parsed.name, connection=parsed.options.get("connection") or DEFAULT_SETTING,
+        return cls(parsed.location, connection=parsed.options.get("connection") or DEFAULT_SETTING,
                    create=parsed.flag("create"))
 
     # -- the Store seam ---------------------------------------------------------------------

@@ -41,8 +41,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
 
+from portable._config import backend_url
 from portable._deadletter import DeadLetter, Sink
 from portable._errors import ConfigurationError, MalformedEventError, SinkUnavailable
 from portable._events import to_structured
@@ -105,14 +105,10 @@ class PubSubSink(Sink):
     @classmethod
     def from_url(cls, url: str) -> PubSubSink:
         """``pubsub://projects/P/topics/T[?create=true][&subscription=NAME]``."""
-        parts = urlsplit(url)
-        options = dict(parse_qsl(parts.query))
-        if parts.scheme != "pubsub" or options.keys() - URL_OPTIONS:
-            raise ConfigurationError(
-                f"not a Pub/Sub sink URL: {url!r} (expected pubsub://projects/P/topics/T, "
-                f"options {', '.join(sorted(URL_OPTIONS))})")
-        return cls(parts.netloc + parts.path, subscription=options.get("subscription"),
-                   create=options.get("create", "").lower() in ("1", "true", "yes"))
+        parsed = backend_url(url, "pubsub", URL_OPTIONS, "Pub/Sub sink",
+                             "pubsub://projects/P/topics/T")
+        return cls(parsed.location, subscription=parsed.options.get("subscription"),
+                   create=parsed.flag("create"))
 
     @cached_property
     def _subscriber(self) -> SubscriberClient:

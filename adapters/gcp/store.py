@@ -34,8 +34,9 @@ import time
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote
 
+from portable._config import backend_url
 from portable._errors import ConfigurationError, StoreUnavailable
 from portable._store import Record, Status, Store, next_record
 
@@ -72,15 +73,10 @@ class FirestoreStore(Store):
     @classmethod
     def from_url(cls, url: str) -> FirestoreStore:
         """``firestore://collection[?project=P&database=D]``."""
-        parts = urlsplit(url)
-        options = dict(parse_qsl(parts.query))
-        unknown = options.keys() - URL_OPTIONS
-        if parts.scheme != "firestore" or not parts.netloc or unknown:
-            raise ConfigurationError(
-                f"not a Firestore store URL: {url!r} (expected firestore://collection, options "
-                f"{', '.join(sorted(URL_OPTIONS))})")
-        return cls(parts.netloc + parts.path, project=options.get("project"),
-                   database=options.get("database"))
+        parsed = backend_url(url, "firestore", URL_OPTIONS, "Firestore store",
+                             "firestore://collection")
+        return cls(parsed.location, project=parsed.options.get("project"),
+                   database=parsed.options.get("database"))
 
     @cached_property
     def _client(self) -> firestore.Client:
