@@ -15,16 +15,14 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
-from portable import MemorySink, MemoryStore, Store
-from portable._sqlite import SQLiteStore
+from portable import MemorySink, Store
 from tests.benchmarks._table import Row, Target, format_table, quiet_logs
+from tests.benchmarks.store_throughput import memory, sqlite
 from tests.conftest import fixture
 
 TARGETS = {"memory": 20_000.0, "sqlite": 2_000.0}
@@ -47,21 +45,6 @@ def payloads(count: int, tag: str) -> list[dict[str, Any]]:
 
 def noop(event: Any) -> None:
     return None
-
-
-@contextmanager
-def memory() -> Iterator[Store]:
-    yield MemoryStore()
-
-
-@contextmanager
-def sqlite() -> Iterator[Store]:
-    with tempfile.TemporaryDirectory() as folder:
-        store = SQLiteStore(f"sqlite:///{Path(folder) / 'bench.db'}")
-        try:
-            yield store
-        finally:
-            store.close()
 
 
 STORES: dict[str, Callable[[], AbstractContextManager[Store]]] = {"memory": memory,

@@ -25,7 +25,7 @@ from pathlib import Path
 from portable import MemoryStore, Status, Store
 from portable._redis import RedisStore
 from portable._sqlite import SQLiteStore
-from tests.benchmarks._table import Row, Target, skipped
+from tests.benchmarks._table import Row, Target, format_table, skipped
 from tests.contract.backends import REDIS_HINT, RedisServer
 
 TARGETS = {"sqlite": 3000.0, "redis": 5000.0}
@@ -64,8 +64,10 @@ def memory() -> Iterator[Store]:
 def sqlite() -> Iterator[Store]:
     with tempfile.TemporaryDirectory() as folder:
         store = SQLiteStore(f"sqlite:///{Path(folder) / 'bench.db'}")
-        yield store
-        store.close()
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 @contextmanager
@@ -136,20 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pairs", type=int, default=5000, help="claim+complete pairs per round")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
-    print(f"claim+complete pairs/s, one client, {args.pairs} pairs x {args.rounds} rounds")
-    print(f"{'store':<8}{'best':>10}{'median':>10}{'target':>10}  verdict")
-    for name in STORES:
-        measured = measure(name, args.pairs, args.rounds)
-        if isinstance(measured, str):
-            print(f"{name:<8}{'-':>10}{'-':>10}{'':>10}  skipped: {measured}")
-            continue
-        rates, _ = measured
-        target = TARGETS.get(name)
-        best, median = max(rates), statistics.median(rates)
-        verdict = "-" if target is None else ("ok" if best >= target else "BELOW TARGET")
-        shown = "" if target is None else f"{target:,.0f}"
-        print(f"{name:<8}{best:>10,.0f}{median:>10,.0f}{shown:>10}  {verdict}")
-
+    print(format_table(rows(pairs=args.pairs, rounds=args.rounds)))
 
 if __name__ == "__main__":
     main()
