@@ -129,7 +129,7 @@ def _s3(event: CloudEvent, name: str, data: Mapping[str, Any]) -> StorageObjectE
         bucket, obj = s3["bucket"]["name"], s3["object"]
         raw_key = obj["key"]
         version, etag = obj.get("versionId"), obj.get("eTag")
-        key = event.get("subject") or _unquote_plus(raw_key)
+        key = event.get("subject") or decoded_s3_key(raw_key)
     else:  # an EventBridge "detail"
         bucket, obj = data["bucket"]["name"], data["object"]
         key = event.get("subject") or obj["key"]
@@ -236,14 +236,18 @@ def _lookup(table: Mapping[str, str], name: str, event: CloudEvent, exact: bool 
     raise NotAStorageEvent(f"{event.get('type')!r} is not a storage object event")
 
 
-def _unquote_plus(key: str) -> str:
-    from urllib.parse import unquote_plus  # loaded where needed: 3 ms of a cold start
+def decoded_s3_key(key: str) -> str:
+    """An object key as S3 URL-encodes it in notifications, decoded. (urllib.parse, with the
+    ipaddress module it loads, is 3 ms of a cold start: only keys that need it pay.)"""
+    if "+" not in key and "%" not in key:
+        return key
+    from urllib.parse import unquote_plus
 
     return unquote_plus(key)
 
 
 def _quote(path: str) -> str:
-    from urllib.parse import quote
+    from urllib.parse import quote  # loaded where needed, as above
 
     return quote(path)
 

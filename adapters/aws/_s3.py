@@ -26,7 +26,7 @@ from typing import Any
 from cloudevents.http import CloudEvent
 
 from portable._events import content_id, new_event
-from portable.storage import AWS_PREFIX
+from portable.storage import AWS_PREFIX, decoded_s3_key
 
 from ._fields import event_time, require, text
 
@@ -81,20 +81,10 @@ def from_record(record: dict[str, Any]) -> CloudEvent:
         "id": record_id(record, bucket, key, obj),
         "source": f"{origin}.{record.get('awsRegion') or ''}.{bucket}",
         "type": AWS_PREFIX + name.removeprefix(COMPATIBLE_PREFIX),
-        "subject": _decoded(key),
+        "subject": decoded_s3_key(key),
         "time": event_time(record.get("eventTime")),
         "datacontenttype": JSON,
     }, record)
-
-
-def _decoded(key: str) -> str:
-    """The object key, as S3 URL-encodes it in notifications, decoded (urllib.parse, with
-    the ipaddress module it loads, is 3 ms of a cold start: only keys that need it pay)."""
-    if "+" not in key and "%" not in key:
-        return key
-    from urllib.parse import unquote_plus
-
-    return unquote_plus(key)
 
 
 def _record_fields(record: dict[str, Any]) -> tuple[str, dict[str, Any], str, str]:
