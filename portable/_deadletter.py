@@ -20,10 +20,11 @@ import threading
 import traceback
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from cloudevents.http import CloudEvent
 
@@ -148,6 +149,48 @@ class Sink(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release connections."""
+
+
+class _HeldLetter(Protocol):
+    @property
+    def letter(self) -> DeadLetter: ...
+
+
+HeldT = TypeVar("HeldT", bound=_HeldLetter)
+
+
+class HoldingSink(Sink, Generic[HeldT]):
+    """A sink read by holding its queue's messages (an SQS queue, a Pub/Sub subscription):
+    every letter is held, oldest first, while the caller looks; what the caller removes is
+    deleted and the rest given back. A provider gives :meth:`_holding` and :meth:`_remove`;
+    listing, finding, deleting and purging are the same for every such queue."""
+
+    @abstractmethod
+    def _holding(self) -> AbstractContextManager[Sequence[HeldT]]:
+        """Every letter, oldest first, held for the block; what it leaves is given back."""
+
+    @abstractmethod
+    def _remove(self, held: Sequence[HeldT]) -> None:
+        """Delete these held letters for good."""
+
+    def list(self, limit: int = 100) -> list[DeadLetter]:
+        with self._holding() as held:
+            return [item.letter for item in held[:limit]]
+
+    def get(self, letter_id: str) -> DeadLetter | None:
+        with self._holding() as held:
+            return next((item.letter for item in held if item.letter.id == letter_id), None)
+
+    def delete(self, letter_id: str) -> bool:
+        with self._holding() as held:
+            found = [item for item in held if item.letter.id == letter_id]
+            self._remove(found)
+            return bool(found)
+
+    def purge(self) -> int:
+        with self._holding() as held:
+            self._remove(held)
+            return len(held)
 
 
 class MemorySink(Sink):

@@ -45,17 +45,16 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from portable._config import backend_url
-from portable._deadletter import DeadLetter, Sink
+from portable._deadletter import DeadLetter, HoldingSink
 from portable._errors import (
     ConfigurationError,
     MalformedEventError,
@@ -149,7 +148,7 @@ class Held:
 HeldMessages = list[Held]  # ``list`` is a method name inside SQSSink
 
 
-class SQSSink(Sink):
+class SQSSink(HoldingSink[Held]):
     """Dead letters in an SQS queue (see the module docstring for URLs and semantics)."""
 
     def __init__(self, spec: QueueSpec) -> None:
@@ -227,36 +226,14 @@ class SQSSink(Sink):
 
     # -- reading --------------------------------------------------------------------------
 
-    def list(self, limit: int = 100) -> list[DeadLetter]:
-        with self._reading() as letters:
-            return [held.letter for held in letters[:limit]]
-
-    def iter_all(self) -> Iterator[DeadLetter]:
-        return iter(self.list(sys.maxsize))
-
-    def get(self, letter_id: str) -> DeadLetter | None:
-        with self._reading() as letters:
-            return next((held.letter for held in letters if held.letter.id == letter_id), None)
-
-    def delete(self, letter_id: str) -> bool:
-        with self._reading() as letters:
-            found = [held for held in letters if held.letter.id == letter_id]
-            self._delete(found)
-            return bool(found)
-
-    def purge(self) -> int:
-        with self._reading() as letters:
-            self._delete(letters)
-            return len(letters)
-
     @contextmanager
-    def _reading(self) -> Iterator[HeldMessages]:
+    def _holding(self) -> Iterator[HeldMessages]:
         """Every letter of the queue, oldest first, held invisible for the block; superseded
         copies are deleted, and what the block leaves is made visible again on exit."""
         held = self._receive_all()
         try:
             latest = {item.letter.id: item for item in held}
-            self._delete([item for item in held if latest[item.letter.id] is not item])
+            self._remove([item for item in held if latest[item.letter.id] is not item])
             yield sorted(latest.values(), key=lambda item: item.order)
         finally:
             self._release([item for item in held if not item.deleted])
@@ -277,7 +254,7 @@ class SQSSink(Sink):
         held = [Held(message, self._letter(message)) for message in received.values()]
         return sorted(held, key=lambda item: item.order)
 
-    def _delete(self, items: HeldMessages) -> None:
+    def _remove(self, items: Sequence[Held]) -> None:
         for start in range(0, len(items), BATCH):
             chunk = items[start:start + BATCH]
             with self._reaching():
@@ -291,7 +268,7 @@ class SQSSink(Sink):
                 raise SinkUnavailable(f"{self._what}: could not delete {len(failed)} message(s): "
                                       f"{response['Failed'][0].get('Message')}")
 
-    def _release(self, items: HeldMessages) -> None:
+    def _release(self, items: Sequence[Held]) -> None:
         """Visible again at once; should this fail, the visibility timeout does it later."""
         for start in range(0, len(items), BATCH):
             with contextlib.suppress(PortableError), self._reaching():

@@ -43,7 +43,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from portable._config import backend_url
-from portable._deadletter import DeadLetter, Sink
+from portable._deadletter import DeadLetter, HoldingSink
 from portable._errors import ConfigurationError, MalformedEventError, SinkUnavailable
 from portable._events import to_structured
 
@@ -87,7 +87,7 @@ class _Held:
     acked: bool = False
 
 
-class PubSubSink(Sink):
+class PubSubSink(HoldingSink[_Held]):
     def __init__(self, topic: str, *, subscription: str | None = None,
                  create: bool = False) -> None:
         found = TOPIC_PATH.match(topic)
@@ -173,27 +173,8 @@ class PubSubSink(Sink):
 
     # -- reading --------------------------------------------------------------------------
 
-    def list(self, limit: int = 100) -> list[DeadLetter]:
-        with self._leased() as held:
-            return [item.letter for item in held[:limit]]
-
-    def get(self, letter_id: str) -> DeadLetter | None:
-        with self._leased() as held:
-            return next((item.letter for item in held if item.letter.id == letter_id), None)
-
-    def delete(self, letter_id: str) -> bool:
-        with self._leased() as held:
-            found = [item for item in held if item.letter.id == letter_id]
-            self._acknowledge(found)
-            return bool(found)
-
-    def purge(self) -> int:
-        with self._leased() as held:
-            self._acknowledge(held)
-            return len(held)
-
     @contextmanager
-    def _leased(self) -> Iterator[Sequence[_Held]]:
+    def _holding(self) -> Iterator[Sequence[_Held]]:
         """Every letter the subscription holds, oldest first, leased while the caller looks;
         the letters the caller did not acknowledge are given back at once."""
         self._prepare()
@@ -220,7 +201,7 @@ class PubSubSink(Sink):
             empty = 0 if response.received_messages else empty + 1
         return received
 
-    def _acknowledge(self, items: Sequence[_Held]) -> None:
+    def _remove(self, items: Sequence[_Held]) -> None:
         self._requests("acknowledge", items)
         for item in items:
             item.acked = True
