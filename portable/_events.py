@@ -20,7 +20,8 @@ from cloudevents.http import CloudEvent
 from ._errors import MalformedEventError
 
 REQUIRED = ("id", "source", "type", "specversion")
-_NAME = re.compile(r"^[a-z0-9]{1,20}$")
+_NAME = r"^[a-z0-9]{1,20}$"
+"""Compiled on first use (``re`` keeps it), not at import: see portable._tracing."""
 _CONTEXT_ATTRIBUTES = frozenset(
     {"id", "source", "type", "specversion", "datacontenttype", "dataschema", "subject", "time"}
 )
@@ -79,7 +80,7 @@ def _check_required(attrs: Mapping[str, Any]) -> None:
 
 
 def _check_name(name: str) -> None:
-    if not _NAME.match(name):
+    if not re.match(_NAME, name):
         raise MalformedEventError(
             f"invalid CloudEvent attribute name {name!r}: use 1-20 lowercase letters or digits"
         )
