@@ -72,12 +72,18 @@ def load_target(spec: str) -> App | Handler:
     return target
 
 
+def lowered(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers with lower-case names, in a plain dict: a WSGI server's header view walks
+    the whole request environment on every iteration, so a request walks it once."""
+    return {name.lower(): value for name, value in headers.items()}
+
+
 def events_from_http(headers: Mapping[str, str], body: bytes) -> list[CloudEvent]:
-    """An HTTP request -> CloudEvents, or MalformedEventError naming the problem."""
+    """An HTTP request (headers named in lower case, see :func:`lowered`) -> CloudEvents, or
+    MalformedEventError naming the problem."""
     content_type = headers.get("content-type", "") or ""
     media = content_type.split(";", 1)[0].strip().lower()
-    lowered = {k.lower(): v for k, v in headers.items()}
-    if "ce-specversion" in lowered or "ce-id" in lowered:
+    if "ce-specversion" in headers or "ce-id" in headers:
         return [_events.from_binary(_events.http_attributes(headers), body, content_type or None)]
     if media == "application/cloudevents+json":
         return [_events.from_json(body)]
@@ -142,6 +148,7 @@ class Server:
         """Returns (status, JSON body). ``read_body(limit)`` reads at most ``limit`` bytes."""
         if method != "POST":
             return 405, {"error": f"method {method} not allowed: POST a CloudEvent"}
+        headers = lowered(headers)
         ctx = Context(provider="local", correlation_id=headers.get("x-request-id"))
         try:
             length = headers.get("content-length")
