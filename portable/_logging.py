@@ -42,8 +42,9 @@ _KNOWN = frozenset(_FIELDS)
 """The fields a line may hold (nothing else, so never a payload)."""
 _READY = "portable_fields"
 """The record attribute holding :func:`log`'s fields, in the order they are written."""
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
-"""One encoder for every line: ``json.dumps`` with options builds a new one per call."""
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False)
+"""One encoder for every line: ``json.dumps`` with options builds a new one per call. A line
+is flat (its values are scalars, or strings by ``default``), so there is no cycle to look for."""
 
 
 class JsonFormatter(logging.Formatter):
