@@ -3,7 +3,8 @@
     python -m tests.benchmarks [--quick] [--only NAME ...]
 
 A benchmark module has ``rows(quick)``, returning :class:`tests.benchmarks._table.Row` objects,
-and a ``main(argv)`` that prints its own rows alone. The figures are measurements to read, not
+and runs alone (``python -m tests.benchmarks.NAME``, through ``_table.run_alone``), with
+one option per keyword of its ``rows``. The figures are measurements to read, not
 timed tests: they vary with the machine and its load, which is why each compares with its peer
 measured in the same run. ``--quick`` runs tiny counts, to check that every benchmark works.
 

@@ -8,9 +8,12 @@ peers' figures in one verdict come from the same run on the same (possibly noisy
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import logging
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -173,3 +176,19 @@ def quiet_logs() -> Iterator[None]:
     finally:
         logger.handlers[:], logger.level, logger.propagate, _logging._own = saved
         os.close(null)
+
+
+def run_alone(rows: Callable[..., list[Row]], description: str,
+              argv: Sequence[str] | None = None) -> None:
+    """A benchmark module's own command line (``python -m tests.benchmarks.NAME``): one option
+    per keyword of its ``rows`` but ``quick``, with that keyword's default and type; prints the
+    module's rows as a table."""
+    module = sys.modules[rows.__module__].__spec__  # its real name, also when run as __main__
+    parser = argparse.ArgumentParser(prog=f"python -m {module.name if module else rows.__module__}",
+                                     description=description)
+    for name, parameter in inspect.signature(rows).parameters.items():
+        if name != "quick":
+            parser.add_argument(f"--{name}", type=type(parameter.default),
+                                default=parameter.default, help=f"default {parameter.default}")
+    options = vars(parser.parse_args(sys.argv[1:] if argv is None else argv))
+    print(format_table(rows(**options)))

@@ -23,18 +23,22 @@ development environment's editable install runs a finder at every start that alr
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import site
 import subprocess
-import sys
 import tempfile
 import time
 import venv
 from pathlib import Path
 
-from tests.benchmarks._table import Row, Target, format_table, median_interleaved, skipped
+from tests.benchmarks._table import (
+    Row,
+    Target,
+    median_interleaved,
+    run_alone,
+    skipped,
+)
 
 ADDED_MS = 50.0
 """Milliseconds an entry may add to the platform's own start (issue 13)."""
@@ -131,13 +135,6 @@ def rows(quick: bool = False, runs: int = 21) -> list[Row]:
             for case, (baseline, module) in ENTRIES.items()]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.cold_start",
-                                     description="cold start of each entry")
-    parser.add_argument("--runs", type=int, default=21, help="interpreter starts per case")
-    args = parser.parse_args(argv)
-    print(format_table(rows(runs=args.runs)))
-
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_alone(rows, "cold start of each entry")

@@ -18,9 +18,7 @@ peer; each keeps its best round.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
@@ -30,8 +28,8 @@ from tests.benchmarks._table import (
     Target,
     best_interleaved,
     calibrate,
-    format_table,
     per_call,
+    run_alone,
     skipped,
 )
 from tests.conftest import fixture
@@ -120,14 +118,6 @@ def rows(quick: bool = False, seconds: float = 0.2, rounds: int = 9) -> list[Row
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.conversion",
-                                     description="conversion cost per event against the peers")
-    parser.add_argument("--seconds", type=float, default=0.2, help="length of one round")
-    parser.add_argument("--rounds", type=int, default=9)
-    args = parser.parse_args(argv)
-    print(format_table(rows(seconds=args.seconds, rounds=args.rounds)))
-
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_alone(rows, "conversion cost per event against the peers")

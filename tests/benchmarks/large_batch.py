@@ -12,15 +12,13 @@ tracemalloc (which slows allocation), as the best of ``rounds`` batches of new m
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 import tracemalloc
 from typing import Any
 
 from portable import MemorySink, MemoryStore
-from tests.benchmarks._table import Row, Target, format_table, quiet_logs
+from tests.benchmarks._table import Row, Target, quiet_logs, run_alone
 
 MESSAGES = 10
 MESSAGE_BYTES = 256 * 1024
@@ -102,13 +100,6 @@ def rows(quick: bool = False, rounds: int = 5) -> list[Row]:
     ]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.large_batch",
-                                     description="a batch of 10 x 256 KiB SQS messages")
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args(argv)
-    print(format_table(rows(rounds=args.rounds)))
-
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_alone(rows, "a batch of 10 x 256 KiB SQS messages")

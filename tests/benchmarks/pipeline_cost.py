@@ -12,16 +12,14 @@ the sqlite store in WAL mode syncs at checkpoints only); each figure is the best
 
 from __future__ import annotations
 
-import argparse
 import copy
-import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
 from portable import MemorySink, Store
-from tests.benchmarks._table import Row, Target, format_table, quiet_logs
+from tests.benchmarks._table import Row, Target, quiet_logs, run_alone
 from tests.benchmarks.store_throughput import memory, sqlite
 from tests.conftest import fixture
 
@@ -98,14 +96,6 @@ def rows(quick: bool = False, events: int = 2000, rounds: int = 8) -> list[Row]:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.pipeline_cost",
-                                     description="pipeline cost per event")
-    parser.add_argument("--events", type=int, default=2000, help="events per round")
-    parser.add_argument("--rounds", type=int, default=8)
-    args = parser.parse_args(argv)
-    print(format_table(rows(events=args.events, rounds=args.rounds)))
-
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_alone(rows, "pipeline cost per event")

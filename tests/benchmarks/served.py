@@ -18,7 +18,6 @@ line costs), and once with its local default, SQLite files.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import socket
@@ -34,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from portable._net import free_port, wait_for_port
-from tests.benchmarks._table import Row, Target, format_table
+from tests.benchmarks._table import Row, Target, run_alone
 
 AT_LEAST = Target(0.85, compared=True, at_least=True)
 """Our requests/s over the peer's (issue 13)."""
@@ -223,16 +222,6 @@ def rows(quick: bool = False, seconds: float = 1.5, rounds: int = 9,
     ]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.served",
-                                     description="served throughput against functions-framework")
-    parser.add_argument("--seconds", type=float, default=1.5, help="length of one round")
-    parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--connections", type=int, default=8)
-    args = parser.parse_args(argv)
-    print(format_table(rows(seconds=args.seconds, rounds=args.rounds,
-                            connections=args.connections)))
-
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_alone(rows, "served throughput against functions-framework")

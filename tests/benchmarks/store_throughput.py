@@ -13,7 +13,6 @@ does, so the ratio is the share of that floor the scripts and the client leave).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 from portable import MemoryStore, Status, Store
 from portable._redis import RedisStore
 from portable._sqlite import SQLiteStore
-from tests.benchmarks._table import Row, Target, format_table, skipped
+from tests.benchmarks._table import Row, Target, run_alone, skipped
 from tests.contract.backends import REDIS_HINT, RedisServer
 
 TARGETS = {"sqlite": 3000.0, "redis": 5000.0}
@@ -130,15 +129,5 @@ def rows(quick: bool = False, pairs: int = 5000, rounds: int = 5) -> list[Row]:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.benchmarks.store_throughput",
-        description="claim+complete throughput of each store",
-    )
-    parser.add_argument("--pairs", type=int, default=5000, help="claim+complete pairs per round")
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args(argv)
-    print(format_table(rows(pairs=args.pairs, rounds=args.rounds)))
-
 if __name__ == "__main__":
-    main()
+    run_alone(rows, "claim+complete throughput of each store")
