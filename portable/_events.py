@@ -11,9 +11,9 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any, TypeGuard
+from typing import Any, Protocol, TypeGuard
 
 from cloudevents.http import CloudEvent
 
@@ -118,6 +118,18 @@ def from_json(body: bytes | str) -> CloudEvent:
     except ValueError as exc:
         raise MalformedEventError(f"CloudEvent body is not valid JSON: {exc}") from None
     return from_structured(obj)
+
+
+class Headers(Protocol):
+    """A dict of headers, or a web framework's own header view (werkzeug's ``Headers``)."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
+def lowered_headers(headers: Headers) -> dict[str, str]:
+    """HTTP headers in a plain dict, names in lower case. A WSGI header view walks the whole
+    request environment on each pass: an entry makes this once per request and hands it on."""
+    return {name.lower(): value for name, value in headers.items()}
 
 
 def http_attributes(headers: Mapping[str, str]) -> dict[str, str]:

@@ -72,15 +72,9 @@ def load_target(spec: str) -> App | Handler:
     return target
 
 
-def lowered(headers: Mapping[str, str]) -> dict[str, str]:
-    """The headers with lower-case names, in a plain dict: a WSGI server's header view walks
-    the whole request environment on every iteration, so a request walks it once."""
-    return {name.lower(): value for name, value in headers.items()}
-
-
 def events_from_http(headers: Mapping[str, str], body: bytes) -> list[CloudEvent]:
-    """An HTTP request (headers named in lower case, see :func:`lowered`) -> CloudEvents, or
-    MalformedEventError naming the problem."""
+    """An HTTP request (headers named in lower case: :func:`portable._events.lowered_headers`)
+    -> CloudEvents, or MalformedEventError naming the problem."""
     content_type = headers.get("content-type", "") or ""
     media = content_type.split(";", 1)[0].strip().lower()
     if "ce-specversion" in headers or "ce-id" in headers:
@@ -148,7 +142,7 @@ class Server:
         """Returns (status, JSON body). ``read_body(limit)`` reads at most ``limit`` bytes."""
         if method != "POST":
             return 405, {"error": f"method {method} not allowed: POST a CloudEvent"}
-        headers = lowered(headers)
+        headers = _events.lowered_headers(headers)
         ctx = Context(provider="local", correlation_id=headers.get("x-request-id"))
         try:
             length = headers.get("content-length")

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from cloudevents.http import CloudEvent
 
 from ._context import Context
-from ._events import new_event
+from ._events import lowered_headers, new_event
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -137,7 +137,7 @@ HEADER_BRIDGES: tuple[tuple[str, Callable[[object], Trace | None]], ...] = (
 
 def from_headers(headers: Mapping[str, str]) -> Trace | None:
     """The trace an HTTP request carries (W3C, Cloud Trace or X-Ray headers)."""
-    lowered = {name.lower(): value for name, value in headers.items()}
+    lowered = lowered_headers(headers)
     for name, bridge in HEADER_BRIDGES:
         trace = bridge(lowered.get(name))
         if trace is not None:

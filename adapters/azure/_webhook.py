@@ -40,7 +40,7 @@ from portable._errors import (
     SinkUnavailable,
     StoreUnavailable,
 )
-from portable._events import from_binary, has_binary_attributes
+from portable._events import from_binary, has_binary_attributes, lowered_headers
 from portable._pipeline import Pipeline, Result
 
 from . import ingress
@@ -72,7 +72,7 @@ class Answer:
 def handshake(method: str, headers: Mapping[str, str], body: bytes) -> Answer | None:
     """The answer to a validation handshake (OPTIONS, or a SubscriptionValidationEvent);
     None for a delivery of events. A handshake runs nothing."""
-    lowered = {k.lower(): v for k, v in headers.items()}
+    lowered = lowered_headers(headers)
     if method.upper() == "OPTIONS":
         return _abuse_protection(lowered)
     # Event Grid marks event deliveries "Notification": only other requests are parsed twice.
@@ -85,7 +85,7 @@ def handshake(method: str, headers: Mapping[str, str], body: bytes) -> Answer | 
 
 def handle(pipeline: Pipeline, headers: Mapping[str, str], body: bytes, ctx: Context) -> Answer:
     """A delivery of events (not a :func:`handshake`) -> the answer Event Grid gets."""
-    lowered = {k.lower(): v for k, v in headers.items()}
+    lowered = lowered_headers(headers)
     ctx = ctx.evolve(deadline=time.time() + ANSWER_WITHIN)
     return _answer(deliver(pipeline, _items(lowered, body), ctx))
 

@@ -50,7 +50,7 @@ from portable._entry import (
     summarize,
 )
 from portable._errors import ConfigurationError, MalformedEventError
-from portable._events import to_json
+from portable._events import lowered_headers, to_json
 from portable._pipeline import Pipeline, Result
 from portable._tracing import from_headers, with_trace
 
@@ -118,10 +118,11 @@ class _Entry:
         if isinstance(arg, flask.Request):
             return self.respond(arg)
         if isinstance(arg, CloudEvent) and _served_as_cloudevent():
-            refusal = self.refusal(flask.request)
+            headers = lowered_headers(flask.request.headers)
+            refusal = self.refusal(headers)
             if refusal is not None:
                 flask.abort(flask.make_response(refusal))
-            results = self.from_request(flask.request)
+            results = self.from_request(flask.request, headers)
         else:
             results = self.run(lambda: ingress.read(arg), _raw(arg), Context(PROVIDER, raw=arg))
         raise_for_retry(results)
@@ -130,34 +131,34 @@ class _Entry:
     def respond(self, request: flask.Request) -> Response:
         if request.method != "POST":
             return _response({"error": "POST a CloudEvent or a Pub/Sub push message"}, 405)
-        refusal = self.refusal(request)
+        headers = lowered_headers(request.headers)
+        refusal = self.refusal(headers)
         if refusal is not None:
             return refusal
-        results = self.from_request(request)
+        results = self.from_request(request, headers)
         summary: dict[str, Any] = dict(summarize(results))
         failed = [result for result in results if not result.acked]
         if failed:
             summary["error"] = str(failed[0].error)
         return _response(summary, 500 if failed else 200)
 
-    def refusal(self, request: flask.Request) -> Response | None:
-        """The answer to a request that fails authentication (None: it passes, or no
-        authentication is configured); the body is never read."""
+    def refusal(self, headers: dict[str, str]) -> Response | None:
+        """The answer to a request (its :func:`lowered_headers`) that fails authentication
+        (None: it passes, or no authentication is configured); the body is never read."""
         if self.auth is None:
             return None
         try:
-            self.auth.check(dict(request.headers.items()))
+            self.auth.check(headers)
         except Refused as refused:
-            log_refusal(refused, PROVIDER, _correlation(request))
+            log_refusal(refused, PROVIDER, _correlation(headers))
             return _response({"error": refused.reason}, refused.status)
         return None
 
-    def from_request(self, request: flask.Request) -> list[Result]:
+    def from_request(self, request: flask.Request, headers: dict[str, str]) -> list[Result]:
         body = request.get_data()
-        ctx = with_trace(Context(PROVIDER, raw=body, correlation_id=_correlation(request)),
-                         from_headers(dict(request.headers.items())))
-        return self.run(lambda: ingress.read_http(dict(request.headers.items()), body,
-                                                   request.path), body, ctx)
+        ctx = with_trace(Context(PROVIDER, raw=body, correlation_id=_correlation(headers)),
+                         from_headers(headers))
+        return self.run(lambda: ingress.read_http(headers, body, request.path), body, ctx)
 
     def run(self, read: Callable[[], ingress.Item], raw: bytes | str, ctx: Context) -> list[Result]:
         """The delivery's events through the pipeline, or its raw form into the sink."""
@@ -236,9 +237,8 @@ def _caller() -> str | None:
     return sys._getframe(2).f_globals.get("__name__")
 
 
-def _correlation(request: flask.Request) -> str | None:
-    return next((request.headers[name] for name in CORRELATION_HEADERS
-                 if name in request.headers), None)
+def _correlation(headers: dict[str, str]) -> str | None:
+    return next((headers[name] for name in CORRELATION_HEADERS if name in headers), None)
 
 
 def _raw(payload: Any) -> bytes | str:

@@ -32,6 +32,7 @@ from portable._events import (
     from_structured,
     http_attributes,
     is_mapping,
+    lowered_headers,
     reading,
     wrong_shape,
 )
@@ -88,7 +89,7 @@ def read_http(headers: Mapping[str, str], body: bytes | str, path: str = "", *,
               topic: str | None = None) -> Item:
     """An HTTP request (headers, body, URL path) -> its Item: what both entries and
     ``portable serve`` hand to the pipeline."""
-    fields = {name.lower(): value for name, value in headers.items()}
+    fields = lowered_headers(headers)
     content_type = fields.get("content-type")
     media = (content_type or "").split(";", 1)[0].strip().lower()
     found = TOPIC_IN_PATH.search(path)
